@@ -1,0 +1,32 @@
+"""Conflict-free replicated data types on one causal kernel.
+
+Every type merges without coordination (``a.merge(b)`` is commutative, associative and
+idempotent), every mutator returns a delta to ship to peers, and the observed-remove types
+share one causal kernel (dots plus a compact causal context).
+"""
+
+from crdts._base import CRDT
+from crdts.cart import Cart
+from crdts.causal_counter import CausalCounter
+from crdts.errors import CRDTError, DecodeError, DotConflictError, UnboundReplicaError
+from crdts.flags import DWFlag, EWFlag
+from crdts.mvregister import MVRegister
+from crdts.ormap import ORMap
+from crdts.orset import ORSet
+from crdts.rworset import RWORSet
+
+__all__ = [
+    "CRDT",
+    "CRDTError",
+    "Cart",
+    "CausalCounter",
+    "DWFlag",
+    "DecodeError",
+    "DotConflictError",
+    "EWFlag",
+    "MVRegister",
+    "ORMap",
+    "ORSet",
+    "RWORSet",
+    "UnboundReplicaError",
+]

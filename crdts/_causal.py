@@ -1,0 +1,493 @@
+"""The causal kernel shared by every observed-remove type.
+
+After Almeida, Shoker & Baquero, *Delta State Replicated Data Types* (2018), and the
+delta-enabled-crdts reference implementation:
+
+* a **dot** ``(replica, counter)`` names one update event;
+* a :class:`CausalContext` records every dot a state has seen, as a compact version vector
+  (``replica -> n`` meaning dots 1..n) plus a *dot cloud* of isolated dots, folded into the
+  vector as soon as they become contiguous — so deltas that arrive out of order or with gaps
+  are remembered exactly, and a context that has seen all of a replica's dots costs one int;
+* a :class:`DotFun` maps live dots to payloads (an element, a value, an amount);
+* one join rule: keep a dot present on both sides, or present on one side and unseen by the
+  other side's context; then join the contexts. A dot that the other side has seen but no
+  longer holds was removed there, so it goes — no tombstone needed.
+
+Types built on it subclass :class:`CausalCRDT`; their mutators call :meth:`CausalCRDT._mutate`
+with the dots to retire and the payloads to add, and get the delta back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import Any, Generic, Self, TypeVar
+
+from crdts._base import CRDT
+from crdts.errors import DotConflictError
+
+__all__ = ["CausalCRDT", "CausalContext", "Dot", "DotFun"]
+
+Dot = tuple[str, int]
+V = TypeVar("V")
+
+_NO_COUNTERS: dict[int, Any] = {}
+
+
+class CausalContext:
+    """The set of dots a state has seen: a compact version vector plus a dot cloud.
+
+    Invariant (kept after every operation): for each replica, every cloud counter is greater
+    than ``vv[replica] + 1`` — contiguous dots always live in the vector.
+
+    Cost: ``contains`` is O(1); ``join`` is O(r + c) for r replicas and c cloud dots.
+    """
+
+    __slots__ = ("cloud", "vv")
+
+    def __init__(self) -> None:
+        self.vv: dict[str, int] = {}
+        self.cloud: dict[str, set[int]] = {}
+
+    def contains(self, replica: str, counter: int) -> bool:
+        """True if the dot ``(replica, counter)`` has been seen."""
+        if counter <= self.vv.get(replica, 0):
+            return True
+        cloud = self.cloud.get(replica)
+        return cloud is not None and counter in cloud
+
+    def __contains__(self, dot: object) -> bool:
+        if not isinstance(dot, tuple) or len(dot) != 2:
+            return False
+        return self.contains(dot[0], dot[1])
+
+    def next_counter(self, replica: str) -> int:
+        """The counter of the next dot ``replica`` may mint."""
+        cloud = self.cloud.get(replica)
+        top = self.vv.get(replica, 0)
+        return max(top, max(cloud)) + 1 if cloud else top + 1
+
+    def add(self, replica: str, counter: int) -> None:
+        """Record one dot, keeping the context compact."""
+        top = self.vv.get(replica, 0)
+        if counter <= top:
+            return
+        cloud = self.cloud.get(replica)
+        if counter == top + 1:
+            top = counter
+            if cloud:
+                while top + 1 in cloud:
+                    top += 1
+                    cloud.discard(top)
+                if not cloud:
+                    del self.cloud[replica]
+            self.vv[replica] = top
+        elif cloud is None:
+            self.cloud[replica] = {counter}
+        else:
+            cloud.add(counter)
+
+    def join(self, other: CausalContext) -> None:
+        """Add every dot of ``other`` (in place)."""
+        vv = self.vv
+        for replica, top in other.vv.items():
+            if top > vv.get(replica, 0):
+                vv[replica] = top
+        for replica, counters in other.cloud.items():
+            mine = self.cloud.get(replica)
+            if mine is None:
+                self.cloud[replica] = set(counters)
+            else:
+                mine |= counters
+        if self.cloud:
+            self._compact(other.vv.keys() | other.cloud.keys())
+
+    def _compact(self, replicas: Iterable[str]) -> None:
+        """Fold cloud dots that became contiguous into the vector, for ``replicas``."""
+        for replica in replicas:
+            cloud = self.cloud.get(replica)
+            if not cloud:
+                continue
+            top = self.vv.get(replica, 0)
+            if min(cloud) <= top + 1:
+                cloud.difference_update([c for c in cloud if c <= top])
+                while top + 1 in cloud:
+                    top += 1
+                    cloud.discard(top)
+                if top:
+                    self.vv[replica] = top
+            if not cloud:
+                del self.cloud[replica]
+
+    def covered(self, replica: str) -> tuple[int, set[int] | None]:
+        """``(n, cloud)``: the replica's contiguous prefix and its isolated dots."""
+        return self.vv.get(replica, 0), self.cloud.get(replica)
+
+    def dots(self) -> Iterator[Dot]:
+        """Every dot in the context (O(sum of the vector): use with care)."""
+        for replica, top in self.vv.items():
+            for counter in range(1, top + 1):
+                yield replica, counter
+        for replica, counters in self.cloud.items():
+            for counter in counters:
+                yield replica, counter
+
+    def size(self) -> int:
+        """Metadata entries held: vector entries plus cloud dots."""
+        return len(self.vv) + sum(len(c) for c in self.cloud.values())
+
+    def copy(self) -> CausalContext:
+        result = CausalContext()
+        result.vv = dict(self.vv)
+        result.cloud = {replica: set(counters) for replica, counters in self.cloud.items()}
+        return result
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CausalContext):
+            return NotImplemented
+        return self.vv == other.vv and self.cloud == other.cloud
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        cloud = {r: sorted(c) for r, c in sorted(self.cloud.items())}
+        return f"CausalContext(vv={dict(sorted(self.vv.items()))}, cloud={cloud})"
+
+    def _check(self) -> None:
+        for replica, top in self.vv.items():
+            # vector entries are positive ints (zero entries are dropped)
+            assert isinstance(replica, str) and type(top) is int and top > 0, (replica, top)
+        for replica, counters in self.cloud.items():
+            # no empty cloud sets; cloud dots are isolated: none is contiguous with the vector
+            assert counters, replica
+            top = self.vv.get(replica, 0)
+            assert all(type(c) is int and c > top + 1 for c in counters), (replica, top, counters)
+
+
+class JoinPlan(Generic[V]):
+    """What joining another store will change, computed before anything is changed."""
+
+    __slots__ = ("adds", "removes")
+
+    def __init__(self) -> None:
+        self.adds: dict[str, dict[int, V]] = {}
+        self.removes: dict[str, set[int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.adds or self.removes)
+
+
+def _unseen(counters: Iterable[int], top: int, cloud: set[int] | None) -> list[int]:
+    """The counters not covered by a context's ``(top, cloud)`` for one replica."""
+    if cloud:
+        return [c for c in counters if c > top and c not in cloud]
+    return [c for c in counters if c > top]
+
+
+class DotFun(Generic[V]):
+    """Live dots and their payloads, grouped by replica: ``{replica: {counter: payload}}``.
+
+    With ``key=`` it also keeps an index from ``key(payload)`` to the dots carrying it, so an
+    element's dots are found in O(1) (sets use it; registers and counters do not).
+
+    Cost: join with a store of d dots is O(d) plus, per replica the other side has seen,
+    O(min(dots held, dots seen)); the index adds O(1) per changed dot.
+    """
+
+    __slots__ = ("by_replica", "index", "key")
+
+    def __init__(self, key: Callable[[V], Hashable] | None = None, *, indexed: bool = False):
+        self.by_replica: dict[str, dict[int, V]] = {}
+        self.key = key
+        self.index: dict[Any, tuple[Dot, ...]] | None = {} if (indexed or key) else None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def __bool__(self) -> bool:
+        return bool(self.by_replica)
+
+    def __len__(self) -> int:
+        return sum(len(counters) for counters in self.by_replica.values())
+
+    def items(self) -> Iterator[tuple[Dot, V]]:
+        """Every ``((replica, counter), payload)``, in no particular order."""
+        for replica, counters in self.by_replica.items():
+            for counter, payload in counters.items():
+                yield (replica, counter), payload
+
+    def sorted_items(self) -> list[tuple[Dot, V]]:
+        """Every ``(dot, payload)`` ordered by dot: the same order on every replica."""
+        return sorted(self.items(), key=lambda item: item[0])
+
+    def dots(self) -> Iterator[Dot]:
+        for replica, counters in self.by_replica.items():
+            for counter in counters:
+                yield replica, counter
+
+    def dots_of(self, key: Hashable) -> tuple[Dot, ...]:
+        """The dots whose payload has this index key (needs an indexed store)."""
+        assert self.index is not None
+        return self.index.get(key, ())
+
+    # -- local changes ---------------------------------------------------------------------
+
+    def _index_key(self, payload: V) -> Hashable:
+        return payload if self.key is None else self.key(payload)  # type: ignore[return-value]
+
+    def add(self, replica: str, counter: int, payload: V) -> None:
+        counters = self.by_replica.get(replica)
+        if counters is None:
+            self.by_replica[replica] = {counter: payload}
+        else:
+            counters[counter] = payload
+        if self.index is not None:
+            key = self._index_key(payload)
+            self.index[key] = (*self.index.get(key, ()), (replica, counter))
+
+    def discard(self, replica: str, counter: int) -> V | None:
+        counters = self.by_replica.get(replica)
+        if counters is None or counter not in counters:
+            return None
+        payload = counters.pop(counter)
+        if not counters:
+            del self.by_replica[replica]
+        if self.index is not None:
+            key = self._index_key(payload)
+            rest = tuple(d for d in self.index[key] if d != (replica, counter))
+            if rest:
+                self.index[key] = rest
+            else:
+                del self.index[key]
+        return payload
+
+    # -- join ------------------------------------------------------------------------------
+
+    def plan_join(
+        self, other: DotFun[V], mine: CausalContext, theirs: CausalContext
+    ) -> JoinPlan[V]:
+        """Compute the join with ``other`` (contexts ``mine`` and ``theirs``), changing nothing.
+
+        Raises:
+            DotConflictError: a dot held on both sides carries different payloads.
+        """
+        plan: JoinPlan[V] = JoinPlan()
+        for replica, their_counters in other.by_replica.items():
+            my_counters = self.by_replica.get(replica, _NO_COUNTERS)
+            fresh: Iterable[int] | None = None  # None: every dot of theirs is fresh
+            if my_counters:
+                common = my_counters.keys() & their_counters.keys()
+                if common:
+                    _check_same(replica, common, my_counters, their_counters)
+                    fresh = their_counters.keys() - common
+            top, cloud = mine.covered(replica)
+            if top or cloud:
+                fresh = _unseen(their_counters if fresh is None else fresh, top, cloud)
+            if fresh is None:
+                plan.adds[replica] = their_counters
+            elif fresh:
+                plan.adds[replica] = {c: their_counters[c] for c in fresh}
+        for replica, my_counters in self.by_replica.items():
+            top, cloud = theirs.covered(replica)
+            if not top and not cloud:
+                continue
+            # the dots of mine that the other side has seen; cheapest way round first
+            if top <= 2 * len(my_counters):
+                seen = my_counters.keys() & range(1, top + 1)
+            else:
+                seen = {c for c in my_counters if c <= top}
+            if cloud:
+                seen |= my_counters.keys() & cloud
+            their_counters = other.by_replica.get(replica)
+            if their_counters and seen:
+                seen -= their_counters.keys()
+            if seen:
+                plan.removes[replica] = seen
+        return plan
+
+    def apply(self, plan: JoinPlan[V]) -> None:
+        """Carry out a plan from :meth:`plan_join` (cannot fail)."""
+        index = self.index
+        for replica, counters in plan.removes.items():
+            mine = self.by_replica[replica]
+            if index is None:
+                for counter in counters:
+                    del mine[counter]
+            else:
+                for counter in counters:
+                    self._unindex(mine.pop(counter), (replica, counter))
+            if not mine:
+                del self.by_replica[replica]
+        for replica, counters in plan.adds.items():
+            mine = self.by_replica.get(replica)
+            if mine is None:
+                self.by_replica[replica] = dict(counters)
+            else:
+                mine.update(counters)
+            if index is not None:
+                key = self.key
+                for counter, payload in counters.items():
+                    k = payload if key is None else key(payload)
+                    dots = index.get(k)
+                    index[k] = ((replica, counter),) if dots is None else (*dots, (replica, counter))
+
+    def _unindex(self, payload: V, dot: Dot) -> None:
+        assert self.index is not None
+        key = self._index_key(payload)
+        dots = self.index[key]
+        if len(dots) == 1:
+            del self.index[key]
+        else:
+            self.index[key] = tuple(d for d in dots if d != dot)
+
+    # -- whole-store operations --------------------------------------------------------------
+
+    def copy(self) -> DotFun[V]:
+        result: DotFun[V] = DotFun.__new__(DotFun)
+        result.key = self.key
+        result.by_replica = {r: dict(counters) for r, counters in self.by_replica.items()}
+        result.index = None if self.index is None else dict(self.index)
+        return result
+
+    def empty_like(self) -> DotFun[V]:
+        return DotFun(self.key, indexed=self.index is not None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DotFun):
+            return NotImplemented
+        return self.by_replica == other.by_replica
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _check(self, context: CausalContext) -> None:
+        count = 0
+        for replica, counters in self.by_replica.items():
+            # no empty replica groups
+            assert counters, replica
+            for counter in counters:
+                # every live dot has been seen by the context
+                assert type(counter) is int and counter > 0, (replica, counter)
+                assert context.contains(replica, counter), (replica, counter)
+                count += 1
+        if self.index is not None:
+            # the index lists exactly the live dots, each under its payload's key
+            indexed = 0
+            for key, dots in self.index.items():
+                assert dots and len(set(dots)) == len(dots), (key, dots)
+                for replica, counter in dots:
+                    assert self._index_key(self.by_replica[replica][counter]) == key
+                indexed += len(dots)
+            assert indexed == count, (indexed, count)
+
+
+def _check_same(
+    replica: str, common: set[int], mine: dict[int, Any], theirs: dict[int, Any]
+) -> None:
+    """Raise DotConflictError if a shared dot carries different payloads."""
+    ordered = list(common)
+    if list(map(mine.__getitem__, ordered)) == list(map(theirs.__getitem__, ordered)):
+        return
+    for counter in ordered:
+        if mine[counter] != theirs[counter]:
+            raise DotConflictError((replica, counter), mine[counter], theirs[counter])
+
+
+class CausalCRDT(CRDT):
+    """A CRDT whose state is a dot store plus a causal context.
+
+    Subclasses set ``_store`` in ``__init__`` (a :class:`DotFun`), or override the
+    ``_plan``/``_apply``/``_live_dots`` trio (as ORMap does). The context may be shared with
+    an enclosing map: nested values draw dots from, and are judged against, the map's context.
+    """
+
+    __slots__ = ("_ctx", "_recorder", "_store")
+
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._ctx = CausalContext()
+        self._recorder: Self | None = None
+
+    # -- the join, split in two so that a failure changes nothing --------------------------
+
+    def _plan(self, other: Self, mine: CausalContext, theirs: CausalContext) -> Any:
+        return self._store.plan_join(other._store, mine, theirs)
+
+    def _apply(self, plan: Any) -> None:
+        self._store.apply(plan)
+
+    def _is_empty(self) -> bool:
+        return not self._store
+
+    def _live_dots(self) -> Iterator[Dot]:
+        return self._store.dots()
+
+    def _merge(self, other: Self) -> None:
+        plan = self._plan(other, self._ctx, other._ctx)
+        self._apply(plan)
+        self._ctx.join(other._ctx)
+
+    # -- mutation --------------------------------------------------------------------------
+
+    def _mutate(self, retire: Iterable[Dot] = (), add: Iterable[Any] = ()) -> Self:
+        """Retire ``retire`` dots, add one fresh dot per payload in ``add``; return the delta.
+
+        The delta holds the new dots and, in its context, both the retired and new dots, so
+        merging it anywhere retires exactly what this replica observed.
+        """
+        replica = self._writer()
+        delta = self._empty()
+        store, context = self._store, self._ctx
+        for dot_replica, counter in tuple(retire):
+            store.discard(dot_replica, counter)
+            delta._ctx.add(dot_replica, counter)
+        for payload in add:
+            counter = context.next_counter(replica)
+            context.add(replica, counter)
+            store.add(replica, counter, payload)
+            delta._store.add(replica, counter, payload)
+            delta._ctx.add(replica, counter)
+        return self._emit(delta)
+
+    def _emit(self, delta: Self) -> Self:
+        """Record ``delta`` for an enclosing map's update, and return it."""
+        if self._recorder is not None:
+            self._recorder.merge(delta)
+        return delta
+
+    # -- CRDT plumbing ---------------------------------------------------------------------
+
+    def _content(self) -> Any:
+        """The dot store, in a form that compares equal exactly when stores are equal."""
+        return self._store
+
+    def _spec(self) -> Any:
+        """The type's configuration: merging requires equal specs."""
+        return type(self)
+
+    def _state(self) -> Any:
+        return (self._content(), self._ctx)
+
+    def _check_compatible(self, other: Self) -> None:
+        if self._spec() != other._spec():
+            raise TypeError(f"cannot merge {other!r} into {self!r}: different value types")
+
+    def _copy(self) -> Self:
+        return self._copy_with(self._ctx.copy())
+
+    def _share(self, context: CausalContext, replica: str | None) -> None:
+        """Draw dots from, and be judged against, an enclosing map's ``context``."""
+        self._ctx = context
+        self._replica = replica
+
+    def _copy_with(self, context: CausalContext) -> Self:
+        """A copy of the store that uses ``context`` (shared by nested map values)."""
+        result = self._empty()
+        result._store = self._store.copy()
+        result._ctx = context
+        return result
+
+    def _check(self) -> None:
+        self._ctx._check()
+        self._store._check(self._ctx)
+
+    def _metadata_size(self) -> int:
+        """Live dots plus context entries: what the bounded-metadata tests watch."""
+        return len(self._store) + self._ctx.size()

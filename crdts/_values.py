@@ -1,0 +1,88 @@
+"""Validation of the values users store: elements, keys and register values.
+
+Everything a CRDT stores must cross the wire unchanged, so it is checked when it enters
+(at mutation time), not when it is first encoded on another machine.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["check_element", "check_replica", "check_value"]
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+def _check_scalar(value: Any, what: str) -> bool:
+    """Check a scalar; return False if ``value`` is not a scalar at all."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return True
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise ValueError(
+                f"{what} {value!r} does not fit the wire format (ints must lie in "
+                f"[-2**63, 2**64 - 1]); store it as a str or bytes instead"
+            )
+        return True
+    if isinstance(value, float):
+        if math.isnan(value):
+            raise ValueError(f"{what} may not be NaN: NaN is not equal to itself")
+        return True
+    return False
+
+
+def check_element(element: Any, what: str = "element") -> Any:
+    """Return ``element`` if it may be a set element or map key, else raise.
+
+    Allowed: None, bool, int (64-bit range), float (not NaN), str, bytes and tuples of those.
+
+    Raises:
+        TypeError: for any other type.
+        ValueError: for an int out of range or a NaN.
+    """
+    if _check_scalar(element, what):
+        return element
+    if type(element) is tuple:
+        for item in element:
+            check_element(item, what)
+        return element
+    raise TypeError(
+        f"{what} {element!r} of type {type(element).__name__} is not supported; use None, "
+        f"bool, int, float, str, bytes or a tuple of those"
+    )
+
+
+def check_value(value: Any, what: str = "register value") -> Any:
+    """Return ``value`` if a register may hold it, else raise.
+
+    Registers also accept lists and dicts with str keys, nested to any depth.
+    """
+    if _check_scalar(value, what):
+        return value
+    if isinstance(value, (tuple, list)) and type(value) in (tuple, list):
+        for item in value:
+            check_value(item, what)
+        return value
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"{what}: dict keys must be str, not {type(key).__name__}")
+            check_value(item, what)
+        return value
+    raise TypeError(
+        f"{what} {value!r} of type {type(value).__name__} is not supported; use None, bool, "
+        f"int, float, str, bytes, or tuples, lists and str-keyed dicts of those"
+    )
+
+
+def check_replica(replica: Any) -> str | None:
+    """Return a valid replica id (a non-empty str) or None."""
+    if replica is None:
+        return None
+    if type(replica) is not str:
+        raise TypeError(f"replica must be a str, not {type(replica).__name__}")
+    if not replica:
+        raise ValueError("replica must be a non-empty str")
+    return replica

@@ -1,0 +1,67 @@
+"""MVRegister: the multi-value register.
+
+State: a dot store mapping each assignment's dot to its value, plus the causal context.
+Join: the causal kernel's rule, so an assignment survives unless the other side saw it and
+overwrote it. Value: every surviving value — one after sequential writes, several (siblings)
+after concurrent ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crdts._causal import CausalCRDT, DotFun
+from crdts._values import check_value
+
+__all__ = ["MVRegister"]
+
+
+class MVRegister(CausalCRDT, type_code=4):
+    """A multi-value register: concurrent writes are all kept, as siblings.
+
+    ``assign`` overwrites every value this replica has observed. Concurrent assignments
+    each survive; the reader sees all of them in ``values`` (ordered by the dot that wrote
+    them, so the same order on every replica) and may ``resolve`` them into one.
+
+    Surprises:
+        * ``values`` is a tuple, even when there is one value, and ``()`` before any write.
+        * Two replicas assigning the *same* value concurrently give two equal siblings.
+        * Values are stored by reference: do not mutate a list or dict after assigning it.
+
+    Examples:
+        >>> from crdts import MVRegister
+        >>> a, b = MVRegister(replica="a"), MVRegister(replica="b")
+        >>> _ = a.assign("red"); _ = b.assign("blue")
+        >>> a.merge(b); a.values
+        ('red', 'blue')
+        >>> _ = a.resolve(lambda values: " and ".join(values)); a.values
+        ('red and blue',)
+
+    Merge cost: O(s) for s siblings. State size: O(s) plus the causal context.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._store: DotFun[Any] = DotFun()
+
+    def assign(self, value: Any) -> MVRegister:
+        """Replace every value observed here with ``value``; return the delta."""
+        check_value(value)
+        return self._mutate(list(self._store.dots()), (value,))
+
+    def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> MVRegister:
+        """Assign ``fn(values)``: collapse the siblings into one value; return the delta."""
+        return self.assign(fn(self.values))
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """The concurrent values, ordered by the dots that wrote them."""
+        return tuple(value for _, value in self._store.sorted_items())
+
+    @property
+    def value(self) -> tuple[Any, ...]:
+        """Same as :attr:`values`."""
+        return self.values

@@ -1,0 +1,263 @@
+"""ORMap: an observed-remove map whose values are causal CRDTs sharing one context.
+
+State: a dict from key to a nested causal CRDT, all drawing dots from and judged against
+the map's single causal context. Join: per key, the nested stores join under the two maps'
+contexts; a key whose nested state becomes empty disappears. Value: ``{key: nested value}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Self
+
+from crdts._causal import CausalContext, CausalCRDT, Dot
+from crdts._values import check_element
+
+__all__ = ["ORMap"]
+
+_MISSING: Any = object()
+
+
+class ORMap(CausalCRDT, type_code=13):
+    """An observed-remove map of causal CRDTs, with reset-remove semantics.
+
+    ``update(key, fn)`` hands ``fn`` the key's nested CRDT (bound to this replica, created
+    empty if absent) and ships what ``fn`` changed. ``remove(key)`` retires exactly the
+    nested dots this replica observed: an update made concurrently elsewhere survives
+    **alone** — a nested set keeps only the concurrently added elements, a nested counter
+    only the concurrent increments.
+
+    Values must be causal types: :class:`ORSet`, :class:`RWORSet`, :class:`MVRegister`,
+    :class:`EWFlag`, :class:`DWFlag`, :class:`CausalCounter`, or a map — spell a map of maps
+    as ``ORMap(ORMap(ORSet))``.
+
+    Surprises:
+        * A removed key comes back if a concurrent update touched it, holding only that
+          update's effect (the filesystem analogy: deleting a folder while someone adds a
+          file to it leaves the folder with just the new file).
+        * ``fn``'s changes are shipped even if ``fn`` returns something else: the returned
+          delta is the join of everything ``fn`` did.
+
+    Examples:
+        >>> from crdts import ORMap, ORSet
+        >>> a = ORMap(ORSet, replica="a")
+        >>> b = a.copy(replica="b")
+        >>> b.merge(a.update("fruit", lambda s: s.add("apple")))
+        >>> _ = b.remove("fruit")                              # b removes what it saw...
+        >>> _ = a.update("fruit", lambda s: s.add("pear"))     # ...while a adds more
+        >>> a.merge(b); a.value == {"fruit": frozenset({"pear"})}
+        True
+
+    Merge cost: O(k + d) for k keys here and d dots in the other state. State size: O(k)
+    plus the nested states' dots and one shared causal context.
+    """
+
+    __slots__ = ("_entries", "_prototype")
+
+    def __init__(
+        self, value_type: type[CausalCRDT] | CausalCRDT, *, replica: str | None = None
+    ) -> None:
+        super().__init__(replica=replica)
+        self._prototype = _prototype_of(value_type)
+        self._entries: dict[Any, CausalCRDT] = {}
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def _empty(self) -> Self:
+        return type(self)(self._prototype)
+
+    def _spec(self) -> Any:
+        return (type(self), self._prototype._spec())
+
+    @property
+    def value_type(self) -> CausalCRDT:
+        """An empty instance of the value type (a template: do not mutate it)."""
+        return self._prototype
+
+    def _new_value(self) -> CausalCRDT:
+        value = self._prototype._empty()
+        value._share(self._ctx, self._replica)
+        return value
+
+    def _share(self, context: CausalContext, replica: str | None) -> None:
+        self._ctx = context
+        self._replica = replica
+        for value in self._entries.values():
+            value._share(context, replica)
+
+    def _rebind(self, source: Self) -> None:
+        self._share(self._ctx, self._replica)
+
+    # -- mutators --------------------------------------------------------------------------
+
+    def update(self, key: Hashable, fn: Callable[[Any], Any]) -> Self:
+        """Apply ``fn`` to the nested CRDT under ``key``; return the map delta.
+
+        ``fn`` receives the nested CRDT bound to this replica (empty if the key is absent)
+        and calls its mutators. Everything it changes is in the returned delta.
+        """
+        check_element(key, "key")
+        self._writer()
+        value = self._entries.get(key)
+        is_new = value is None
+        if value is None:
+            value = self._new_value()
+        recorder = value._empty()
+        value._recorder = recorder
+        try:
+            fn(value)
+        finally:
+            value._recorder = None
+            if value._is_empty():
+                self._entries.pop(key, None)
+            elif is_new:
+                self._entries[key] = value
+        delta = self._empty()
+        delta._ctx = recorder._ctx
+        if not recorder._is_empty():
+            delta._entries[key] = recorder
+        return self._emit(delta)
+
+    def remove(self, key: Hashable) -> Self:
+        """Remove ``key``, resetting the nested state observed here; return the delta.
+
+        Raises:
+            KeyError: the key is not in this replica's map (use ``discard``).
+        """
+        if key not in self._entries:
+            raise KeyError(key)
+        return self.discard(key)
+
+    def discard(self, key: Hashable) -> Self:
+        """Remove ``key`` if present; return the (possibly empty) delta."""
+        self._writer()
+        delta = self._empty()
+        value = self._entries.pop(key, None)
+        if value is not None:
+            for replica, counter in value._live_dots():
+                delta._ctx.add(replica, counter)
+        return self._emit(delta)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def value(self) -> dict[Any, Any]:
+        """``{key: nested value}`` for every live key."""
+        return {key: nested.value for key, nested in self._entries.items()}
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The nested value under ``key``, or ``default``."""
+        nested = self._entries.get(key, _MISSING)
+        return default if nested is _MISSING else nested.value
+
+    def __getitem__(self, key: Hashable) -> Any:
+        return self._entries[key].value
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return key in self._entries
+        except TypeError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._entries)
+
+    # -- the kernel hooks ------------------------------------------------------------------
+
+    def _plan(self, other: Self, mine: CausalContext, theirs: CausalContext) -> Any:
+        plans: list[tuple[Any, CausalCRDT, Any, bool]] = []
+        for key, their_value in other._entries.items():
+            my_value = self._entries.get(key)
+            target = self._new_value() if my_value is None else my_value
+            plan = target._plan(their_value, mine, theirs)
+            if plan:
+                plans.append((key, target, plan, my_value is None))
+        empty = self._prototype
+        for key, my_value in self._entries.items():
+            if key not in other._entries:
+                plan = my_value._plan(empty, mine, theirs)
+                if plan:
+                    plans.append((key, my_value, plan, False))
+        return plans
+
+    def _apply(self, plans: Any) -> None:
+        for key, target, plan, is_new in plans:
+            target._apply(plan)
+            if target._is_empty():
+                self._entries.pop(key, None)
+            elif is_new:
+                self._entries[key] = target
+
+    def _is_empty(self) -> bool:
+        return not self._entries
+
+    def _live_dots(self) -> Iterator[Dot]:
+        for value in self._entries.values():
+            yield from value._live_dots()
+
+    def _content(self) -> Any:
+        return {key: value._content() for key, value in self._entries.items()}
+
+    def _copy_with(self, context: CausalContext) -> Self:
+        result = self._empty()
+        result._ctx = context
+        result._entries = {key: value._copy_with(context) for key, value in self._entries.items()}
+        return result
+
+    def _check(self) -> None:
+        self._ctx._check()
+        self._check_nested(self._ctx, self._replica)
+
+    def _check_nested(self, context: CausalContext, replica: str | None) -> None:
+        seen: set[Dot] = set()
+        for key, value in self._entries.items():
+            # nested values share this map's context and replica binding
+            assert value._ctx is context, key
+            assert value._replica == replica, (key, value._replica, replica)
+            # a key whose nested state became empty is gone
+            assert not value._is_empty(), key
+            # no dot is live under two keys
+            dots = set(value._live_dots())
+            assert not dots & seen, (key, dots & seen)
+            seen |= dots
+            if isinstance(value, ORMap):
+                value._check_nested(context, replica)
+            else:
+                value._store._check(context)
+
+    def _metadata_size(self) -> int:
+        return sum(1 for _ in self._live_dots()) + self._ctx.size()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({_spec_name(self._prototype)}, replica={self._replica!r}, "
+            f"value={self.value!r})"
+        )
+
+
+def _prototype_of(value_type: Any) -> CausalCRDT:
+    """An empty, unbound instance standing for the value type."""
+    if isinstance(value_type, type):
+        if not issubclass(value_type, CausalCRDT):
+            raise TypeError(
+                f"ORMap values must be causal CRDTs (ORSet, RWORSet, MVRegister, EWFlag, "
+                f"DWFlag, CausalCounter, ORMap), not {value_type.__name__}"
+            )
+        if value_type is ORMap:
+            raise TypeError("a map of maps names its inner value type: ORMap(ORMap(ORSet))")
+        return value_type()
+    if isinstance(value_type, CausalCRDT):
+        return value_type._empty()
+    raise TypeError(
+        f"ORMap(value_type) takes a causal CRDT class or an ORMap template such as "
+        f"ORMap(ORSet), not {value_type!r}"
+    )
+
+
+def _spec_name(prototype: CausalCRDT) -> str:
+    if type(prototype) is ORMap:
+        return f"ORMap({_spec_name(prototype._prototype)})"
+    return type(prototype).__name__

@@ -1,0 +1,103 @@
+"""ORSet: the add-wins observed-remove set, without tombstones.
+
+State: a dot store mapping each add's dot to its element, plus the causal context of every
+dot seen. Join: the causal kernel's rule — a dot survives unless the other side has seen it
+and no longer holds it. Value: the elements that still have at least one live dot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from typing import Any
+
+from crdts._causal import CausalCRDT, DotFun
+from crdts._values import check_element
+
+__all__ = ["ORSet"]
+
+
+class ORSet(CausalCRDT, type_code=8):
+    """An add-wins observed-remove set (OR-Set, "ORSWOT").
+
+    ``add`` tags the element with a fresh dot; ``remove`` retires only the dots this
+    replica has observed. A concurrent add carries a dot the remover never saw, so it
+    survives: **add wins**. Removed elements leave no tombstone: the causal context alone
+    remembers that their dots were seen.
+
+    Surprises:
+        * A remove only cancels what it observed: an add made concurrently elsewhere
+          brings the element back after the merge (use :class:`RWORSet` for remove-wins).
+        * ``remove`` of an element this replica has not (yet) seen raises ``KeyError``,
+          even if another replica holds it; ``discard`` is the quiet form.
+
+    Examples:
+        >>> from crdts import ORSet
+        >>> alice, bob = ORSet(replica="alice"), ORSet(replica="bob")
+        >>> bob.merge(alice.add("milk"))
+        >>> _ = bob.remove("milk")        # bob removes the milk he saw...
+        >>> _ = alice.add("milk")         # ...while alice adds it again
+        >>> alice.merge(bob); bob.merge(alice)
+        >>> sorted(alice), alice == bob   # the concurrent add wins
+        (['milk'], True)
+
+    Merge cost: O(d) for a delta or state of d dots, plus O(min(n, s)) per replica the other
+    side has seen s dots of (n live dots here). State size: O(n) live dots plus the causal
+    context (one int per replica once compact).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._store: DotFun[Any] = DotFun(indexed=True)
+
+    @property
+    def _index(self) -> dict[Any, Any]:
+        index = self._store.index
+        assert index is not None
+        return index
+
+    # -- mutators --------------------------------------------------------------------------
+
+    def add(self, element: Hashable) -> ORSet:
+        """Add ``element``; return the delta. Re-adding refreshes its dot."""
+        check_element(element)
+        return self._mutate(self._store.dots_of(element), (element,))
+
+    def remove(self, element: Hashable) -> ORSet:
+        """Remove ``element`` as observed here; return the delta.
+
+        Raises:
+            KeyError: the element is not in this replica's set (use ``discard``).
+        """
+        dots = self._store.dots_of(element)
+        if not dots:
+            raise KeyError(element)
+        return self._mutate(dots)
+
+    def discard(self, element: Hashable) -> ORSet:
+        """Remove ``element`` if present; return the (possibly empty) delta."""
+        return self._mutate(self._store.dots_of(element))
+
+    def clear(self) -> ORSet:
+        """Remove every element this replica has observed; return the delta."""
+        return self._mutate(list(self._store.dots()))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def value(self) -> frozenset[Any]:
+        """The elements, as a frozenset."""
+        return frozenset(self._index)
+
+    def __contains__(self, element: object) -> bool:
+        try:
+            return element in self._index
+        except TypeError:  # unhashable: cannot be an element
+            return False
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._index)

@@ -1,0 +1,3 @@
+"""Siblings, resolvers, merge-law checks and the replica harness (in progress)."""
+
+__all__: list[str] = []

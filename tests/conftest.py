@@ -1,0 +1,21 @@
+"""Shared test configuration: Hypothesis profiles.
+
+``dev`` (the default) explores randomly; ``ci`` is derandomized and has no deadline so a
+loaded two-core CI machine gives the same verdict every run. ``CI`` in the environment
+selects ``ci``; ``HYPOTHESIS_PROFILE`` overrides both.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=100)
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
