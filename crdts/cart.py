@@ -71,6 +71,7 @@ class Cart(ORMap, type_code=15):
             KeyError: the item is not in this replica's cart.
             ValueError: ``quantity`` is not positive or exceeds the quantity here.
         """
+        self._writer()
         current = self.items.get(item, 0)
         if current <= 0:
             raise KeyError(item)

@@ -124,6 +124,7 @@ class ORMap(CausalCRDT, type_code=13):
         Raises:
             KeyError: the key is not in this replica's map (use ``discard``).
         """
+        self._writer()
         if key not in self._entries:
             raise KeyError(key)
         return self.discard(key)

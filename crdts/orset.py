@@ -70,6 +70,7 @@ class ORSet(CausalCRDT, type_code=8):
         Raises:
             KeyError: the element is not in this replica's set (use ``discard``).
         """
+        self._writer()
         dots = self._store.dots_of(element)
         if not dots:
             raise KeyError(element)

@@ -70,6 +70,7 @@ class RWORSet(CausalCRDT, type_code=9):
         Raises:
             KeyError: the element is not in this replica's set (use ``discard``).
         """
+        self._writer()
         if not self._present(element):
             raise KeyError(element)
         return self._mutate(self._store.dots_of(element), ((element, False),))

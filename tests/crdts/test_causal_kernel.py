@@ -1,0 +1,170 @@
+"""The causal kernel: compact contexts, out-of-order deltas, bounded metadata, shared ids."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crdts import ORMap, ORSet, DotConflictError, Cart, MVRegister
+from crdts._causal import CausalContext
+
+
+def test_a_context_that_has_seen_every_dot_of_a_replica_stores_one_integer() -> None:
+    context = CausalContext()
+    for counter in [3, 1, 5, 2, 4]:
+        context.add("a", counter)
+        context._check()
+    assert context.vv == {"a": 5}
+    assert context.cloud == {}
+    assert context.size() == 1
+
+
+def test_isolated_dots_wait_in_the_cloud_until_the_gap_fills() -> None:
+    context = CausalContext()
+    context.add("a", 2)
+    context.add("a", 4)
+    assert context.vv == {} and context.cloud == {"a": {2, 4}}
+    assert (("a", 2) in context, ("a", 1) in context, ("a", 3) in context) == (True, False, False)
+    context.add("a", 1)
+    assert context.vv == {"a": 2} and context.cloud == {"a": {4}}
+    context._check()
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("ab"), st.integers(1, 12)), max_size=30),
+    st.lists(st.tuples(st.sampled_from("abc"), st.integers(1, 12)), max_size=30),
+)
+def test_context_join_is_the_union_of_dots_and_stays_compact(
+    left: list[tuple[str, int]], right: list[tuple[str, int]]
+) -> None:
+    a, b = CausalContext(), CausalContext()
+    for replica, counter in left:
+        a.add(replica, counter)
+    for replica, counter in right:
+        b.add(replica, counter)
+    a.join(b)
+    a._check()
+    assert set(a.dots()) == set(left) | set(right)
+
+
+def test_next_counter_never_reuses_a_dot_held_in_the_cloud() -> None:
+    context = CausalContext()
+    context.add("a", 3)
+    assert context.next_counter("a") == 4
+
+
+def _history() -> tuple[ORSet, list[ORSet]]:
+    """x added, y added, x removed, x added again, z added, y removed."""
+    source = ORSet(replica="a")
+    deltas = [source.add("x"), source.add("y"), source.remove("x"), source.add("x")]
+    deltas += [source.add("z"), source.remove("y")]
+    return source, deltas
+
+
+def test_deltas_delivered_in_reverse_order_rebuild_the_state() -> None:
+    source, deltas = _history()
+    peer = ORSet(replica="b")
+    for delta in reversed(deltas):
+        peer.merge(delta)
+        peer._check()
+    assert peer == source and peer.value == {"x", "z"}
+
+
+@given(st.data())
+def test_any_subset_of_deltas_in_any_order_never_resurrects_a_removed_element(
+    data: st.DataObject,
+) -> None:
+    """With gaps (missing deltas) a peer may lag, but it never shows an element whose
+    removal it has received, and never drops one whose latest add it holds."""
+    source, deltas = _history()
+    chosen = data.draw(st.lists(st.sampled_from(range(len(deltas))), max_size=12))
+    peer = ORSet(replica="b")
+    for index in chosen:
+        peer.merge(deltas[index])
+        peer._check()
+    received = set(chosen)
+    if 5 in received:  # remove("y") observed y's only dot
+        assert "y" not in peer
+    if 3 in received:  # the re-add of x is live everywhere it arrives
+        assert "x" in peer
+    if 2 in received and 3 not in received:
+        assert "x" not in peer  # the first add of x was removed
+    if 4 in received:
+        assert "z" in peer
+    for index in range(len(deltas)):
+        peer.merge(deltas[index])
+    assert peer == source
+
+
+def test_out_of_order_delta_with_a_gap_does_not_lose_a_later_add() -> None:
+    """Regression (AS-30 in the research notes): a context compressed to a plain version
+    vector would treat dot a:2 as covering a:1 and drop the add it carries."""
+    a = ORSet(replica="a")
+    first, second = a.add("x"), a.add("y")
+    peer = ORSet(replica="b")
+    peer.merge(second)
+    peer.merge(first)
+    assert peer.value == {"x", "y"}
+
+
+@pytest.mark.parametrize("sync", ["delta", "state"])
+def test_metadata_stays_bounded_after_a_thousand_add_remove_cycles(sync: str) -> None:
+    def cycle(replica: ORSet, peer: ORSet) -> None:
+        for delta in (replica.add("x"), replica.remove("x")):
+            peer.merge(delta if sync == "delta" else replica)
+
+    replica, peer = ORSet(replica="a"), ORSet(replica="b")
+    cycle(replica, peer)
+    after_one = (replica._metadata_size(), peer._metadata_size())
+    for _ in range(999):
+        cycle(replica, peer)
+    assert (replica._metadata_size(), peer._metadata_size()) <= after_one
+    assert after_one == (1, 1)  # one vector entry, no live dot, no cloud
+
+
+def test_cart_metadata_stays_bounded_after_a_thousand_add_remove_cycles() -> None:
+    cart, peer = Cart(replica="a"), Cart(replica="b")
+    for _ in range(1000):
+        peer.merge(cart.add("book", 2))
+        peer.merge(cart.remove("book"))
+    assert cart._metadata_size() == peer._metadata_size() == 1
+
+
+def test_two_writers_sharing_a_replica_id_are_caught_and_nothing_changes() -> None:
+    phone, laptop = ORSet(replica="alice"), ORSet(replica="alice")
+    _ = phone.add("milk")
+    _ = laptop.add("eggs")  # the same dot alice:1, carrying another element
+    before = phone.copy()
+    with pytest.raises(DotConflictError) as caught:
+        phone.merge(laptop)
+    assert caught.value.dot == ("alice", 1)
+    assert isinstance(caught.value, ValueError)
+    assert phone == before
+    phone._check()
+
+
+def test_a_shared_replica_id_inside_a_map_is_caught() -> None:
+    a, b = ORMap(MVRegister, replica="s"), ORMap(MVRegister, replica="s")
+    _ = a.update("k", lambda r: r.assign(1))
+    _ = b.update("k", lambda r: r.assign(2))
+    before = a.copy()
+    with pytest.raises(DotConflictError):
+        a.merge(b)
+    assert a == before
+
+
+def test_merge_of_permuted_states_is_identical_including_metadata() -> None:
+    replicas = [ORSet(replica=name) for name in "abc"]
+    for replica, element in itertools.product(replicas, "xyz"):
+        _ = replica.add(element)
+    _ = replicas[0].remove("x")
+    results = []
+    for order in itertools.permutations(replicas):
+        joined = ORSet()
+        for replica in order:
+            joined.merge(replica)
+        results.append(joined)
+    assert all(result == results[0] for result in results)
