@@ -1,0 +1,143 @@
+"""Grow-only set (Shapiro et al. 2011, Specification 11).
+
+A ``GSet`` stores the set of elements ever added. Two sets merge by union. The value is that
+set, as a frozenset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
+
+import msgpack
+
+from crdts._base import CRDT
+from crdts._values import check_element
+
+__all__ = ["GSet"]
+
+
+def _element_to_wire(element: Any) -> Any:
+    """An element as msgpack-ready data: tuples become lists."""
+    if type(element) is tuple:
+        return [_element_to_wire(item) for item in element]
+    return element
+
+
+def _element_from_wire(data: Any) -> Any:
+    """Rebuild an element written by :func:`_element_to_wire`; ValueError if invalid.
+
+    Elements hold no lists, so every array on the wire is a tuple.
+    """
+    if type(data) in (list, tuple):
+        data = tuple(_element_from_wire(item) for item in data)
+    try:
+        return check_element(data)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+def _sorted_elements(elements: Iterable[Any]) -> list[Any]:
+    """Elements in the canonical wire order: by their msgpack encoding."""
+    return sorted(elements, key=msgpack.packb)
+
+
+def _elements_to_wire(elements: Iterable[Any]) -> list[Any]:
+    """A canonical array of elements: equal sets give equal arrays."""
+    return [_element_to_wire(element) for element in _sorted_elements(elements)]
+
+
+def _elements_from_wire(data: Any) -> set[Any]:
+    """Rebuild a set written by :func:`_elements_to_wire`; ValueError if malformed."""
+    if type(data) not in (list, tuple):
+        raise ValueError(f"a set of elements must be an array, not {data!r}")
+    elements = {_element_from_wire(item) for item in data}
+    if len(elements) != len(data):
+        raise ValueError("an element appears twice in a set")
+    return elements
+
+
+class GSet(CRDT, type_code=5):
+    """A set that only grows: elements can be added, never removed.
+
+    ``add(e)`` inserts an element; ``merge`` is set union, so every element added anywhere
+    ends up everywhere. The value is a frozenset; the set also supports ``in``, ``len`` and
+    iteration (in no particular order).
+
+    Surprises: nothing can be removed, ever — use a :class:`~crdts.twopset.TwoPSet` (remove
+    once, for good), an ``LWWElementSet`` or an ``ORSet``. Elements that Python considers
+    equal are one element: ``1``, ``1.0`` and ``True`` collapse into whichever arrived first.
+
+    Examples:
+        >>> from crdts.gset import GSet
+        >>> a, b = GSet(replica="a"), GSet(replica="b")
+        >>> delta = a.add("apple")
+        >>> b.add(("pear", 2))
+        GSet(replica=None, value=frozenset({('pear', 2)}))
+        >>> b.merge(delta)
+        >>> sorted(b, key=str), "apple" in b, len(b)
+        ([('pear', 2), 'apple'], True, 2)
+
+    Merge cost: O(m) for m elements in the merged-in state. State size: O(n) for n elements.
+    """
+
+    __slots__ = ("_elements",)
+
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._elements: set[Any] = set()
+
+    @property
+    def value(self) -> frozenset[Any]:
+        """The elements, as a frozenset (O(n) copy)."""
+        return frozenset(self._elements)
+
+    def __contains__(self, element: object) -> bool:
+        return element in self._elements
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._elements)
+
+    def add(self, element: Any) -> Self:
+        """Add ``element``; return the delta (a GSet holding just ``element``).
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError, ValueError: ``element`` is not a supported element (see ``crdts``).
+        """
+        self._writer()
+        check_element(element)
+        self._elements.add(element)
+        delta = self._empty()
+        delta._elements.add(element)
+        return delta
+
+    def _merge(self, other: Self) -> None:
+        self._elements |= other._elements
+
+    def _state(self) -> Any:
+        return self._elements
+
+    def _copy(self) -> Self:
+        result = self._empty()
+        result._elements = set(self._elements)
+        return result
+
+    def _check(self) -> None:
+        for element in self._elements:
+            # every element is a supported element (it crosses the wire unchanged)
+            assert check_element(element) is element, element
+
+    def _to_wire(self) -> Any:
+        """The elements as an array sorted by their msgpack encoding (tuples as arrays)."""
+        return _elements_to_wire(self._elements)
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> Self:
+        """An unbound GSet from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        result = cls()
+        result._elements = _elements_from_wire(data)
+        return result

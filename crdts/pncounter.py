@@ -1,0 +1,132 @@
+"""Counter that goes up and down (Shapiro et al. 2011, Specification 7).
+
+A ``PNCounter`` stores two grow-only tallies per replica: the total it has incremented by
+and the total it has decremented by. Two counters merge by keeping, for each replica, the
+larger increment total and the larger decrement total. The value is the sum of the increment
+totals minus the sum of the decrement totals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from crdts._base import CRDT
+from crdts.gcounter import (
+    _check_amount,
+    _check_totals,
+    _join_totals,
+    _raise_total,
+    _totals_from_wire,
+    _totals_to_wire,
+)
+
+__all__ = ["PNCounter"]
+
+
+class PNCounter(CRDT, type_code=2):
+    """A counter with increments and decrements: a pair of grow-only counters.
+
+    ``increment(by)`` raises this replica's increment total, ``decrement(by)`` its
+    decrement total; both totals only grow, so ``merge`` (the larger of each, per replica)
+    counts every operation exactly once under duplication and reordering. The value is all
+    increments minus all decrements, and may be negative.
+
+    Surprises: a decrement is not "lowering my entry" — that would be undone by the next
+    merge with a replica that saw the higher entry (the pointwise maximum brings it back), so
+    decrements are counted separately and the state never shrinks, even when the value
+    returns to zero. The counter has no lower bound: two replicas that each decrement the
+    last item concurrently both succeed, and the value goes below zero (enforcing a bound
+    needs coordination). Two replicas sharing an id lose operations silently.
+
+    Examples:
+        >>> from crdts.pncounter import PNCounter
+        >>> a, b = PNCounter(replica="a"), PNCounter(replica="b")
+        >>> b.merge(a.increment(5))
+        >>> delta = a.decrement(2)
+        >>> a.merge(b)  # b's older view of a does not bring back the 5
+        >>> a.value
+        3
+        >>> b.merge(delta)
+        >>> b == a, b.value
+        (True, 3)
+
+    Merge cost: O(r) for r replicas in the merged state. State size: O(r).
+    """
+
+    __slots__ = ("_decrements", "_increments")
+
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._increments: dict[str, int] = {}
+        self._decrements: dict[str, int] = {}
+
+    @property
+    def value(self) -> int:
+        """Sum of increments minus sum of decrements (O(r))."""
+        return sum(self._increments.values()) - sum(self._decrements.values())
+
+    def increment(self, by: int = 1) -> Self:
+        """Add ``by`` (an int >= 0); return the delta.
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError: ``by`` is not an int (bools are refused too).
+            ValueError: ``by`` is negative (use ``decrement``), or this replica's increment
+                total would not fit the wire format.
+        """
+        return self._count(by, down=False)
+
+    def decrement(self, by: int = 1) -> Self:
+        """Subtract ``by`` (an int >= 0); return the delta.
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError: ``by`` is not an int (bools are refused too).
+            ValueError: ``by`` is negative (use ``increment``), or this replica's decrement
+                total would not fit the wire format.
+        """
+        return self._count(by, down=True)
+
+    def _count(self, by: object, *, down: bool) -> Self:
+        replica = self._writer()
+        if down:
+            amount = _check_amount(by, "decrement", "use increment to count up")
+        else:
+            amount = _check_amount(by, "increment", "use decrement to count down")
+        total = _raise_total(self._decrements if down else self._increments, replica, amount)
+        delta = self._empty()
+        if total:
+            (delta._decrements if down else delta._increments)[replica] = total
+        return delta
+
+    def _merge(self, other: Self) -> None:
+        _join_totals(self._increments, other._increments)
+        _join_totals(self._decrements, other._decrements)
+
+    def _state(self) -> Any:
+        return self._increments, self._decrements
+
+    def _copy(self) -> Self:
+        result = self._empty()
+        result._increments = dict(self._increments)
+        result._decrements = dict(self._decrements)
+        return result
+
+    def _check(self) -> None:
+        # each half is a well-formed grow-only tally (positive totals, no zero entries)
+        _check_totals(self._increments)
+        _check_totals(self._decrements)
+
+    def _to_wire(self) -> Any:
+        """``[increments, decrements]``, each ``[[replica, total], ...]`` sorted by replica."""
+        return [_totals_to_wire(self._increments), _totals_to_wire(self._decrements)]
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> Self:
+        """An unbound counter from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        if type(data) not in (list, tuple) or len(data) != 2:
+            raise ValueError(f"a PNCounter is [increments, decrements], not {data!r}")
+        result = cls()
+        result._increments = _totals_from_wire(data[0])
+        result._decrements = _totals_from_wire(data[1])
+        return result

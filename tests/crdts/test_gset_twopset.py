@@ -1,0 +1,316 @@
+"""GSet and TwoPSet: Shapiro et al. 2011 Specifications 11 and 12 (union merge; a 2P-set's
+remove wins and never lets an element back), their deltas, wire hooks and lattice laws."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crdts.errors import UnboundReplicaError
+from crdts.gset import GSet
+from crdts.twopset import TwoPSet
+
+REPLICAS = ("a", "b", "c")
+ELEMENTS = ("x", "y", ("t", 1), 2, b"z", None)
+SetType = GSet | TwoPSet
+
+
+def merged(*states: Any) -> Any:
+    """The join of ``states``, as a new unbound instance."""
+    result = states[0].copy(replica=None)
+    for state in states[1:]:
+        result.merge(state)
+    result._check()
+    return result
+
+
+# -- GSet ------------------------------------------------------------------------------------
+
+
+def test_a_gset_holds_every_element_added_and_supports_in_len_and_iteration() -> None:
+    s = GSet(replica="a")
+    for element in ("x", ("t", 1), "x"):
+        s.add(element)
+        s._check()
+    assert s.value == frozenset({"x", ("t", 1)})
+    assert "x" in s and "nope" not in s
+    assert len(s) == 2
+    assert set(s) == {"x", ("t", 1)}
+
+
+def test_gsets_merge_by_union() -> None:
+    a, b = GSet(replica="a"), GSet(replica="b")
+    a.add("x")
+    b.add("y")
+    a.merge(b)
+    b.merge(a)
+    assert a == b and a.value == frozenset({"x", "y"})
+
+
+def test_a_gset_add_returns_a_delta_holding_just_that_element() -> None:
+    s = GSet(replica="a")
+    s.add("x")
+    delta = s.add("y")
+    delta._check()
+    assert delta.replica is None and delta.value == frozenset({"y"})
+
+
+@pytest.mark.parametrize("element", [["list"], {"a": 1}, {1}, float("nan"), 2**64, ("ok", [1])])
+@pytest.mark.parametrize("set_type", [GSet, TwoPSet])
+def test_unsupported_elements_are_refused_and_change_nothing(
+    set_type: type[SetType], element: Any
+) -> None:
+    s = set_type(replica="a")
+    with pytest.raises((TypeError, ValueError)):
+        s.add(element)
+    s._check()
+    assert s == set_type()
+
+
+# -- TwoPSet ---------------------------------------------------------------------------------
+
+
+def test_a_twopset_adds_and_removes() -> None:
+    s = TwoPSet(replica="a")
+    s.add("x")
+    s.add("y")
+    s.remove("x")
+    s._check()
+    assert s.value == frozenset({"y"})
+    assert "x" not in s and "y" in s and len(s) == 1
+    assert list(s) == ["y"]
+
+
+def test_a_remove_wins_over_a_concurrent_add_of_the_same_element() -> None:
+    a, b = TwoPSet(replica="a"), TwoPSet(replica="b")
+    b.merge(a.add("x"))
+    removal = a.remove("x")
+    concurrent_add = b.add("x")  # b has not heard of the removal: accepted locally
+    b._check()
+    assert "x" in b
+    b.merge(removal)
+    a.merge(concurrent_add)
+    for s in (a, b):
+        s._check()
+        assert "x" not in s
+    assert a == b
+
+
+def test_a_removed_element_can_never_be_re_added() -> None:
+    s = TwoPSet(replica="a")
+    s.add("x")
+    s.remove("x")
+    with pytest.raises(ValueError, match="re-added"):
+        s.add("x")
+    s._check()
+    assert "x" not in s
+
+
+def test_a_replica_that_learns_of_a_removal_refuses_the_re_add_too() -> None:
+    a, b = TwoPSet(replica="a"), TwoPSet(replica="b")
+    a.add("x")
+    b.merge(a.remove("x"))  # the removal delta arrives before any add at b
+    b._check()
+    assert "x" not in b
+    with pytest.raises(ValueError):
+        b.add("x")
+
+
+def test_removing_an_absent_element_is_a_key_error_and_discard_is_not() -> None:
+    s = TwoPSet(replica="a")
+    with pytest.raises(KeyError):
+        s.remove("x")
+    assert s.discard("x") == TwoPSet()
+    s.add("x")
+    s.remove("x")
+    with pytest.raises(KeyError):
+        s.remove("x")  # removed already: absent
+    assert s.discard("x") == TwoPSet()
+    s._check()
+
+
+def test_discard_of_a_present_element_removes_it_like_remove() -> None:
+    s, t = TwoPSet(replica="a"), TwoPSet(replica="b")
+    s.add("x")
+    t.add("x")
+    assert s.discard("x") == t.remove("x")
+    assert s == t
+
+
+def test_a_twopset_remove_delta_is_a_valid_state_that_removes_the_element_anywhere() -> None:
+    s = TwoPSet(replica="a")
+    s.add("x")
+    delta = s.remove("x")
+    delta._check()  # removed within added
+    peer = TwoPSet(replica="p")
+    peer.merge(delta)
+    assert "x" not in peer and len(peer) == 0
+
+
+# -- shared behaviour ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("set_type", "mutate"),
+    [
+        (GSet, lambda s: s.add("x")),
+        (TwoPSet, lambda s: s.add("x")),
+        (TwoPSet, lambda s: s.remove("x")),
+        (TwoPSet, lambda s: s.discard("x")),
+    ],
+)
+def test_an_unbound_set_refuses_to_mutate(set_type: type[SetType], mutate: Any) -> None:
+    s = set_type()
+    with pytest.raises(UnboundReplicaError, match="replica="):
+        mutate(s)
+    bound = set_type(replica="a")
+    bound.add("x")
+    with pytest.raises(UnboundReplicaError):
+        mutate(set_type._from_wire(bound._to_wire()))
+    with pytest.raises(UnboundReplicaError):
+        mutate(bound.copy(replica=None))
+
+
+def test_merging_another_set_type_is_a_type_error() -> None:
+    g, two = GSet(replica="a"), TwoPSet(replica="a")
+    with pytest.raises(TypeError, match="TwoPSet"):
+        g.merge(two)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        two.merge(g)  # type: ignore[arg-type]
+
+
+def test_equality_is_state_not_value() -> None:
+    removed, empty = TwoPSet(replica="a"), TwoPSet(replica="b")
+    removed.add("x")
+    removed.remove("x")
+    assert removed.value == empty.value
+    assert removed != empty
+    assert GSet(replica="a") == GSet(replica="b")
+
+
+# -- generated histories ---------------------------------------------------------------------
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(REPLICAS),
+            st.sampled_from(["add", "remove", "discard"]),
+            st.sampled_from(ELEMENTS),
+        ),
+        st.tuples(st.sampled_from(REPLICAS), st.just("merge"), st.sampled_from(REPLICAS)),
+    ),
+    max_size=25,
+)
+set_types = st.sampled_from([GSet, TwoPSet])
+
+
+def run(set_type: type[SetType], ops: list[tuple[str, str, Any]]) -> tuple[Any, list[Any]]:
+    """Apply ``ops`` (skipping those the type refuses); return replicas and deltas."""
+    replicas: dict[str, Any] = {r: set_type(replica=r) for r in REPLICAS}
+    deltas = []
+    for replica, op, arg in ops:
+        state = replicas[replica]
+        if op == "merge":
+            state.merge(replicas[arg])
+        elif set_type is GSet:
+            if op == "add":
+                deltas.append(state.add(arg))
+        elif op == "add" and arg in state._removed:
+            with pytest.raises(ValueError):
+                state.add(arg)
+        elif op == "remove" and arg not in state:
+            with pytest.raises(KeyError):
+                state.remove(arg)
+        else:
+            deltas.append(getattr(state, op)(arg))
+        state._check()
+    return replicas, deltas
+
+
+@given(operations)
+def test_twopset_merged_value_is_everything_added_minus_everything_removed(
+    ops: list[tuple[str, str, Any]],
+) -> None:
+    replicas, _ = run(TwoPSet, ops)
+    everything = merged(*replicas.values())
+    added = {e for s in replicas.values() for e in s._added}
+    removed = {e for s in replicas.values() for e in s._removed}
+    assert everything.value == frozenset(added - removed)
+
+
+@given(set_types, operations, st.randoms(use_true_random=False))
+def test_deltas_merged_in_any_order_and_duplicated_reproduce_the_state(
+    set_type: type[SetType], ops: list[tuple[str, str, Any]], rng: random.Random
+) -> None:
+    replicas, deltas = run(set_type, ops)
+    shuffled = deltas + rng.sample(deltas, k=len(deltas) // 2)
+    rng.shuffle(shuffled)
+    peer = set_type(replica="p")
+    for delta in shuffled:
+        delta._check()
+        peer.merge(delta)
+        peer._check()
+    assert peer == merged(*replicas.values())
+
+
+@given(set_types, operations)
+def test_merge_is_commutative_associative_idempotent_and_inflationary(
+    set_type: type[SetType], ops: list[tuple[str, str, Any]]
+) -> None:
+    replicas, _ = run(set_type, ops)
+    a, b, c = replicas.values()
+    assert merged(a, b) == merged(b, a)
+    assert merged(merged(a, b), c) == merged(a, merged(b, c))
+    assert merged(a, a) == a
+    assert a.leq(merged(a, b)) and b.leq(merged(a, b))
+
+
+# -- wire hooks ------------------------------------------------------------------------------
+
+
+@given(set_types, operations, st.booleans())
+def test_the_wire_structure_round_trips_through_msgpack(
+    set_type: type[SetType], ops: list[tuple[str, str, Any]], use_list: bool
+) -> None:
+    for state in run(set_type, ops)[0].values():
+        data = msgpack.unpackb(msgpack.packb(state._to_wire()), use_list=use_list)
+        decoded = set_type._from_wire(data)
+        decoded._check()
+        assert decoded == state and decoded.replica is None
+        assert decoded._to_wire() == state._to_wire()
+
+
+def test_equal_sets_built_in_different_orders_have_equal_wire_structures() -> None:
+    one, two = TwoPSet(replica="a"), TwoPSet(replica="b")
+    for element in ELEMENTS:
+        one.add(element)
+    for element in reversed(ELEMENTS):
+        two.add(element)
+    one.remove("x")
+    two.remove("x")
+    wire = one._to_wire()
+    assert wire == two._to_wire()
+    assert wire[1] == ["x"]
+    present = wire[0]
+    assert present == sorted(present, key=msgpack.packb)
+    assert ["t", 1] in present  # tuples travel as arrays
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, "x", [["t", {"a": 1}]], [{"a": 1}], ["x", "x"], [float("nan")], [2**64]],
+)
+def test_a_malformed_gset_structure_is_a_value_error(data: Any) -> None:
+    with pytest.raises(ValueError):
+        GSet._from_wire(data)
+
+
+@pytest.mark.parametrize("data", [None, [["x"]], [["x"], ["x"]], [["x"], ["y"], []], [[], None]])
+def test_a_malformed_twopset_structure_is_a_value_error(data: Any) -> None:
+    with pytest.raises(ValueError):
+        TwoPSet._from_wire(data)
