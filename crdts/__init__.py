@@ -10,10 +10,15 @@ from crdts.cart import Cart
 from crdts.causal_counter import CausalCounter
 from crdts.errors import CRDTError, DecodeError, DotConflictError, UnboundReplicaError
 from crdts.flags import DWFlag, EWFlag
+from crdts.gcounter import GCounter
+from crdts.gset import GSet
+from crdts.lww import LWWElementSet, LWWMap, LWWRegister
 from crdts.mvregister import MVRegister
 from crdts.ormap import ORMap
 from crdts.orset import ORSet
+from crdts.pncounter import PNCounter
 from crdts.rworset import RWORSet
+from crdts.twopset import TwoPSet
 
 __all__ = [
     "CRDT",
@@ -24,9 +29,16 @@ __all__ = [
     "DecodeError",
     "DotConflictError",
     "EWFlag",
+    "GCounter",
+    "GSet",
+    "LWWElementSet",
+    "LWWMap",
+    "LWWRegister",
     "MVRegister",
     "ORMap",
     "ORSet",
+    "PNCounter",
     "RWORSet",
+    "TwoPSet",
     "UnboundReplicaError",
 ]

@@ -109,7 +109,7 @@ class CRDT(ABC):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._state() == other._state()  # type: ignore[attr-defined]
+        return bool(self._state() == other._state())
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -139,10 +139,10 @@ class CRDT(ABC):
     def _check(self) -> None:
         """Assert every invariant of the state (tests call this after each step)."""
 
-    def _check_compatible(self, other: Self) -> None:
+    def _check_compatible(self, other: Self) -> None:  # noqa: B027 (optional hook)
         """Raise TypeError if ``other`` has another configuration (e.g. a value type)."""
 
-    def _rebind(self, source: Self) -> None:
+    def _rebind(self, source: Self) -> None:  # noqa: B027 (optional hook)
         """Called by ``copy`` after the replica is set: re-create replica-bound helpers."""
 
     def _empty(self) -> Self:

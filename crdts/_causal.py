@@ -93,6 +93,8 @@ class CausalContext:
             if top > vv.get(replica, 0):
                 vv[replica] = top
         for replica, counters in other.cloud.items():
+            if max(counters) <= vv.get(replica, 0):
+                continue  # all already in the vector
             mine = self.cloud.get(replica)
             if mine is None:
                 self.cloud[replica] = set(counters)
@@ -198,7 +200,9 @@ class DotFun(Generic[V]):
     def __init__(self, key: Callable[[V], Hashable] | None = None, *, indexed: bool = False):
         self.by_replica: dict[str, dict[int, V]] = {}
         self.key = key
-        self.index: dict[Any, tuple[Dot, ...]] | None = {} if (indexed or key) else None
+        # key -> its one dot, or a tuple of its dots when it has several (rare: concurrent
+        # adds); storing a lone dot unwrapped saves a tuple per element
+        self.index: dict[Any, Any] | None = {} if (indexed or key) else None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -226,12 +230,12 @@ class DotFun(Generic[V]):
     def dots_of(self, key: Hashable) -> tuple[Dot, ...]:
         """The dots whose payload has this index key (needs an indexed store)."""
         assert self.index is not None
-        return self.index.get(key, ())
+        return _as_dots(self.index.get(key, ()))
 
     # -- local changes ---------------------------------------------------------------------
 
     def _index_key(self, payload: V) -> Hashable:
-        return payload if self.key is None else self.key(payload)  # type: ignore[return-value]
+        return payload if self.key is None else self.key(payload)
 
     def add(self, replica: str, counter: int, payload: V) -> None:
         counters = self.by_replica.get(replica)
@@ -241,7 +245,7 @@ class DotFun(Generic[V]):
             counters[counter] = payload
         if self.index is not None:
             key = self._index_key(payload)
-            self.index[key] = (*self.index.get(key, ()), (replica, counter))
+            self.index[key] = _with_dot(self.index.get(key), (replica, counter))
 
     def discard(self, replica: str, counter: int) -> V | None:
         counters = self.by_replica.get(replica)
@@ -251,12 +255,7 @@ class DotFun(Generic[V]):
         if not counters:
             del self.by_replica[replica]
         if self.index is not None:
-            key = self._index_key(payload)
-            rest = tuple(d for d in self.index[key] if d != (replica, counter))
-            if rest:
-                self.index[key] = rest
-            else:
-                del self.index[key]
+            self._unindex(payload, (replica, counter))
         return payload
 
     # -- join ------------------------------------------------------------------------------
@@ -296,9 +295,9 @@ class DotFun(Generic[V]):
                 seen = {c for c in my_counters if c <= top}
             if cloud:
                 seen |= my_counters.keys() & cloud
-            their_counters = other.by_replica.get(replica)
-            if their_counters and seen:
-                seen -= their_counters.keys()
+            held = other.by_replica.get(replica)
+            if held and seen:
+                seen -= held.keys()
             if seen:
                 plan.removes[replica] = seen
         return plan
@@ -306,37 +305,47 @@ class DotFun(Generic[V]):
     def apply(self, plan: JoinPlan[V]) -> None:
         """Carry out a plan from :meth:`plan_join` (cannot fail)."""
         index = self.index
-        for replica, counters in plan.removes.items():
+        for replica, gone in plan.removes.items():
             mine = self.by_replica[replica]
             if index is None:
-                for counter in counters:
+                for counter in gone:
                     del mine[counter]
             else:
-                for counter in counters:
+                for counter in gone:
                     self._unindex(mine.pop(counter), (replica, counter))
             if not mine:
                 del self.by_replica[replica]
         for replica, counters in plan.adds.items():
-            mine = self.by_replica.get(replica)
-            if mine is None:
+            target = self.by_replica.get(replica)
+            if target is None:
                 self.by_replica[replica] = dict(counters)
             else:
-                mine.update(counters)
+                target.update(counters)
             if index is not None:
-                key = self.key
-                for counter, payload in counters.items():
-                    k = payload if key is None else key(payload)
-                    dots = index.get(k)
-                    index[k] = ((replica, counter),) if dots is None else (*dots, (replica, counter))
+                self._index_added(replica, counters)
+
+    def _index_added(self, replica: str, counters: dict[int, V]) -> None:
+        index = self.index
+        assert index is not None
+        key = self.key
+        if key is None:
+            # the common case, done at C speed: every payload is a new element
+            fresh = {payload: (replica, counter) for counter, payload in counters.items()}
+            if len(fresh) == len(counters) and index.keys().isdisjoint(fresh):
+                index.update(fresh)
+                return
+        for counter, payload in counters.items():
+            k = payload if key is None else key(payload)
+            index[k] = _with_dot(index.get(k), (replica, counter))
 
     def _unindex(self, payload: V, dot: Dot) -> None:
         assert self.index is not None
         key = self._index_key(payload)
-        dots = self.index[key]
-        if len(dots) == 1:
+        rest = tuple(d for d in _as_dots(self.index[key]) if d != dot)
+        if not rest:
             del self.index[key]
         else:
-            self.index[key] = tuple(d for d in dots if d != dot)
+            self.index[key] = rest[0] if len(rest) == 1 else rest
 
     # -- whole-store operations --------------------------------------------------------------
 
@@ -370,12 +379,27 @@ class DotFun(Generic[V]):
         if self.index is not None:
             # the index lists exactly the live dots, each under its payload's key
             indexed = 0
-            for key, dots in self.index.items():
+            for key, entry in self.index.items():
+                dots = _as_dots(entry)
+                # a lone dot is stored unwrapped; several dots are distinct
+                assert len(dots) == 1 or type(entry[0]) is tuple, (key, entry)
                 assert dots and len(set(dots)) == len(dots), (key, dots)
                 for replica, counter in dots:
                     assert self._index_key(self.by_replica[replica][counter]) == key
                 indexed += len(dots)
             assert indexed == count, (indexed, count)
+
+
+def _as_dots(entry: Any) -> tuple[Dot, ...]:
+    """An index entry (a lone dot, or a tuple of dots) as a tuple of dots."""
+    if entry and type(entry[1]) is int:
+        return (entry,)
+    return tuple(entry)
+
+
+def _with_dot(entry: Any, dot: Dot) -> Any:
+    """An index entry with ``dot`` added."""
+    return dot if entry is None else (*_as_dots(entry), dot)
 
 
 def _check_same(
@@ -399,6 +423,8 @@ class CausalCRDT(CRDT):
     """
 
     __slots__ = ("_ctx", "_recorder", "_store")
+
+    _store: DotFun[Any]
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)

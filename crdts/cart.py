@@ -123,4 +123,3 @@ class Cart(ORMap, type_code=15):
 
     def _spec(self) -> Any:
         return (type(self),)
-

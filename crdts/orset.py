@@ -8,9 +8,10 @@ and no longer holds it. Value: the elements that still have at least one live do
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
+from functools import partial
 from typing import Any
 
-from crdts._causal import CausalCRDT, DotFun
+from crdts._causal import CausalContext, CausalCRDT, DotFun
 from crdts._values import check_element
 
 __all__ = ["ORSet"]
@@ -61,8 +62,28 @@ class ORSet(CausalCRDT, type_code=8):
 
     def add(self, element: Hashable) -> ORSet:
         """Add ``element``; return the delta. Re-adding refreshes its dot."""
-        check_element(element)
-        return self._mutate(self._store.dots_of(element), (element,))
+        replica = self._replica
+        if type(element) is not str:
+            check_element(element)
+        context, store = self._ctx, self._store
+        index: dict[Any, Any] = store.index  # type: ignore[assignment]
+        if (
+            replica is None
+            or element in index
+            or replica in context.cloud
+            or self._recorder is not None
+        ):
+            return self._mutate(store.dots_of(element), (element,))
+        # the hot path, inlined: a new element gets the next dot of this replica
+        counter = context.vv.get(replica, 0) + 1
+        context.vv[replica] = counter
+        counters = store.by_replica.get(replica)
+        if counters is None:
+            store.by_replica[replica] = {counter: element}
+        else:
+            counters[counter] = element
+        index[element] = (replica, counter)
+        return _single_add_delta(replica, counter, element)
 
     def remove(self, element: Hashable) -> ORSet:
         """Remove ``element`` as observed here; return the delta.
@@ -102,3 +123,26 @@ class ORSet(CausalCRDT, type_code=8):
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._index)
+
+
+def _single_add_delta(replica: str, counter: int, element: Any) -> ORSet:
+    """The delta of adding a new element under dot ``(replica, counter)``, built directly."""
+    delta = ORSet.__new__(ORSet)
+    delta._replica = None
+    delta._recorder = None
+    context = delta._ctx = _new_context()
+    if counter == 1:
+        context.vv = {replica: 1}
+        context.cloud = {}
+    else:
+        context.vv = {}
+        context.cloud = {replica: {counter}}
+    store = delta._store = _new_store()
+    store.key = None
+    store.by_replica = {replica: {counter: element}}
+    store.index = {element: (replica, counter)}
+    return delta
+
+
+_new_context = partial(CausalContext.__new__, CausalContext)
+_new_store = partial(DotFun.__new__, DotFun)

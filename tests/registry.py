@@ -191,7 +191,6 @@ if hasattr(crdts, "LWWElementSet"):
     )
 
 
-
 @dataclass
 class Run:
     """The outcome of a test program: final replicas and every delta produced on the way."""

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crdts import ORMap, ORSet, DotConflictError, Cart, MVRegister
+from crdts import Cart, DotConflictError, MVRegister, ORMap, ORSet
 from crdts._causal import CausalContext
 
 
