@@ -20,7 +20,9 @@ _sybils = [
     Sybil(parsers=_MARKDOWN, path=".", filenames={"README.md"}, name="readme"),
 ]
 _sybils += [
-    Sybil(parsers=[DocTestParser(optionflags=_FLAGS)], path=package, patterns=["*.py"], name=package)
+    Sybil(
+        parsers=[DocTestParser(optionflags=_FLAGS)], path=package, patterns=["*.py"], name=package
+    )
     for package in ("clocks", "crdts", "merge")
 ]
 pytest_collect_file = SybilCollection(_sybils).pytest()

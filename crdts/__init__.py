@@ -8,6 +8,7 @@ share one causal kernel (dots plus a compact causal context).
 from crdts._base import CRDT
 from crdts.cart import Cart
 from crdts.causal_counter import CausalCounter
+from crdts.codec import decode, encode
 from crdts.errors import CRDTError, DecodeError, DotConflictError, UnboundReplicaError
 from crdts.flags import DWFlag, EWFlag
 from crdts.gcounter import GCounter
@@ -41,4 +42,6 @@ __all__ = [
     "RWORSet",
     "TwoPSet",
     "UnboundReplicaError",
+    "decode",
+    "encode",
 ]

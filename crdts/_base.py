@@ -67,6 +67,36 @@ class CRDT(ABC):
             raise UnboundReplicaError(self)
         return replica
 
+    def _bind(self, replica: str | None) -> None:
+        """Bind this instance (a freshly decoded one) to ``replica``."""
+        self._replica = check_replica(replica)
+        self._rebind(self)
+
+    # -- wire form -------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The canonical encoding of this state (see :func:`crdts.encode`)."""
+        from crdts.codec import encode
+
+        return encode(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, replica: str | None = None) -> Self:
+        """Decode bytes holding a ``cls`` (see :func:`crdts.decode`).
+
+        Raises:
+            DecodeError: malformed input, or bytes holding another type.
+        """
+        from crdts.codec import decode
+        from crdts.errors import DecodeError
+
+        obj = decode(data)
+        if type(obj) is not cls:
+            raise DecodeError(f"expected a {cls.__name__}, got a {type(obj).__name__}")
+        if replica is not None:
+            obj._bind(replica)
+        return obj
+
     # -- the lattice -----------------------------------------------------------------------
 
     def merge(self, other: Self) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Generic, Self, TypeVar
 
+from crdts import _wire
 from crdts._base import CRDT
 from crdts.errors import DotConflictError
 
@@ -195,14 +196,25 @@ class DotFun(Generic[V]):
     O(min(dots held, dots seen)); the index adds O(1) per changed dot.
     """
 
-    __slots__ = ("by_replica", "index", "key")
+    __slots__ = ("_index", "by_replica", "indexed", "key")
 
     def __init__(self, key: Callable[[V], Hashable] | None = None, *, indexed: bool = False):
         self.by_replica: dict[str, dict[int, V]] = {}
         self.key = key
+        self.indexed = indexed or key is not None
         # key -> its one dot, or a tuple of its dots when it has several (rare: concurrent
-        # adds); storing a lone dot unwrapped saves a tuple per element
-        self.index: dict[Any, Any] | None = {} if (indexed or key) else None
+        # adds); storing a lone dot unwrapped saves a tuple per element. None while not yet
+        # built: a decoded store builds it on first use (most are only merged elsewhere).
+        self._index: dict[Any, Any] | None = {} if self.indexed else None
+
+    @property
+    def index(self) -> dict[Any, Any] | None:
+        """The payload index (built on first use), or None for an unindexed store."""
+        if self._index is None and self.indexed:
+            self._index = {}
+            for replica, counters in self.by_replica.items():
+                self._index_added(replica, counters)
+        return self._index
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -243,9 +255,10 @@ class DotFun(Generic[V]):
             self.by_replica[replica] = {counter: payload}
         else:
             counters[counter] = payload
-        if self.index is not None:
+        index = self._index
+        if index is not None:
             key = self._index_key(payload)
-            self.index[key] = _with_dot(self.index.get(key), (replica, counter))
+            index[key] = _with_dot(index.get(key), (replica, counter))
 
     def discard(self, replica: str, counter: int) -> V | None:
         counters = self.by_replica.get(replica)
@@ -254,7 +267,7 @@ class DotFun(Generic[V]):
         payload = counters.pop(counter)
         if not counters:
             del self.by_replica[replica]
-        if self.index is not None:
+        if self._index is not None:
             self._unindex(payload, (replica, counter))
         return payload
 
@@ -304,7 +317,7 @@ class DotFun(Generic[V]):
 
     def apply(self, plan: JoinPlan[V]) -> None:
         """Carry out a plan from :meth:`plan_join` (cannot fail)."""
-        index = self.index
+        index = self._index
         for replica, gone in plan.removes.items():
             mine = self.by_replica[replica]
             if index is None:
@@ -325,7 +338,7 @@ class DotFun(Generic[V]):
                 self._index_added(replica, counters)
 
     def _index_added(self, replica: str, counters: dict[int, V]) -> None:
-        index = self.index
+        index = self._index
         assert index is not None
         key = self.key
         if key is None:
@@ -339,13 +352,14 @@ class DotFun(Generic[V]):
             index[k] = _with_dot(index.get(k), (replica, counter))
 
     def _unindex(self, payload: V, dot: Dot) -> None:
-        assert self.index is not None
+        index = self._index
+        assert index is not None
         key = self._index_key(payload)
-        rest = tuple(d for d in _as_dots(self.index[key]) if d != dot)
+        rest = tuple(d for d in _as_dots(index[key]) if d != dot)
         if not rest:
-            del self.index[key]
+            del index[key]
         else:
-            self.index[key] = rest[0] if len(rest) == 1 else rest
+            index[key] = rest[0] if len(rest) == 1 else rest
 
     # -- whole-store operations --------------------------------------------------------------
 
@@ -353,11 +367,12 @@ class DotFun(Generic[V]):
         result: DotFun[V] = DotFun.__new__(DotFun)
         result.key = self.key
         result.by_replica = {r: dict(counters) for r, counters in self.by_replica.items()}
-        result.index = None if self.index is None else dict(self.index)
+        result.indexed = self.indexed
+        result._index = None if self._index is None else dict(self._index)
         return result
 
     def empty_like(self) -> DotFun[V]:
-        return DotFun(self.key, indexed=self.index is not None)
+        return DotFun(self.key, indexed=self.indexed)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DotFun):
@@ -367,27 +382,25 @@ class DotFun(Generic[V]):
     __hash__ = None  # type: ignore[assignment]
 
     def _check(self, context: CausalContext) -> None:
-        count = 0
         for replica, counters in self.by_replica.items():
-            # no empty replica groups
-            assert counters, replica
-            for counter in counters:
-                # every live dot has been seen by the context
-                assert type(counter) is int and counter > 0, (replica, counter)
-                assert context.contains(replica, counter), (replica, counter)
-                count += 1
-        if self.index is not None:
-            # the index lists exactly the live dots, each under its payload's key
-            indexed = 0
-            for key, entry in self.index.items():
-                dots = _as_dots(entry)
-                # a lone dot is stored unwrapped; several dots are distinct
-                assert len(dots) == 1 or type(entry[0]) is tuple, (key, entry)
-                assert dots and len(set(dots)) == len(dots), (key, dots)
-                for replica, counter in dots:
-                    assert self._index_key(self.by_replica[replica][counter]) == key
-                indexed += len(dots)
-            assert indexed == count, (indexed, count)
+            # no empty replica groups; counters are positive ints
+            assert counters and set(map(type, counters)) == {int}, replica
+            assert min(counters) > 0, replica
+            # every live dot has been seen by the context
+            top, cloud = context.covered(replica)
+            unseen = counters.keys() - cloud if cloud else counters.keys()
+            assert max(unseen, default=0) <= top, (replica, top)
+        if self._index is not None:
+            # the index lists exactly the live dots, each under its payload's key, a lone
+            # dot unwrapped
+            expected = self.empty_like()
+            for replica, counters in self.by_replica.items():
+                expected._index_added(replica, counters)
+            if expected.index != self._index:
+                assert expected.index is not None and expected.index.keys() == self._index.keys()
+                for key, entry in self._index.items():
+                    assert set(_as_dots(entry)) == set(_as_dots(expected.index[key])), key
+                    assert len(_as_dots(entry)) == 1 or type(entry[0]) is tuple, key
 
 
 def _as_dots(entry: Any) -> tuple[Dot, ...]:
@@ -517,3 +530,36 @@ class CausalCRDT(CRDT):
     def _metadata_size(self) -> int:
         """Live dots plus context entries: what the bounded-metadata tests watch."""
         return len(self._store) + self._ctx.size()
+
+    # -- wire form (see crdts.codec) -------------------------------------------------------
+
+    @staticmethod
+    def _payload_to_wire(payload: Any) -> Any:
+        return payload
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def _payloads_from_wire(cls, data: list[Any]) -> list[Any]:
+        return [cls._payload_from_wire(item) for item in data]
+
+    def _content_to_wire(self) -> Any:
+        return _wire.store_to_wire(self._store, self._payload_to_wire)
+
+    def _content_from_wire(self, data: Any) -> None:
+        """Fill this empty instance's store from the wire; its context is already set."""
+        _wire.store_from_wire(data, self._store, self._ctx, self._payloads_from_wire)
+
+    def _to_wire(self) -> Any:
+        return [self._content_to_wire(), _wire.context_to_wire(self._ctx)]
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> Self:
+        if type(data) is not list or len(data) != 2:
+            raise ValueError(f"a {cls.__name__} is [store, context], not {data!r}")
+        result = cls()
+        _wire.context_from_wire(data[1], result._ctx)
+        result._content_from_wire(data[0])
+        return result

@@ -6,6 +6,8 @@ context. Join: the causal kernel's rule. Value: the sum of the live amounts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crdts._causal import CausalCRDT, DotFun
 
 __all__ = ["CausalCounter"]
@@ -44,6 +46,12 @@ class CausalCounter(CausalCRDT, type_code=12):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        if type(data) is not int or data == 0 or not -(2**63) <= data < 2**63:
+            raise ValueError(f"a CausalCounter amount is a non-zero int64, not {data!r}")
+        return data
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)

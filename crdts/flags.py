@@ -7,6 +7,8 @@ and all are enables.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crdts._causal import CausalCRDT, DotFun
 
 __all__ = ["DWFlag", "EWFlag"]
@@ -35,6 +37,12 @@ class EWFlag(CausalCRDT, type_code=10):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        if data is not True:
+            raise ValueError(f"an EWFlag token is true, not {data!r}")
+        return True
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)
@@ -75,6 +83,12 @@ class DWFlag(CausalCRDT, type_code=11):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        if type(data) is not bool:
+            raise ValueError(f"a DWFlag token is a bool, not {data!r}")
+        return data
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)

@@ -6,55 +6,14 @@ set, as a frozenset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, Self
-
-import msgpack
 
 from crdts._base import CRDT
 from crdts._values import check_element
+from crdts._wire import elements_from_wire, elements_to_wire
 
 __all__ = ["GSet"]
-
-
-def _element_to_wire(element: Any) -> Any:
-    """An element as msgpack-ready data: tuples become lists."""
-    if type(element) is tuple:
-        return [_element_to_wire(item) for item in element]
-    return element
-
-
-def _element_from_wire(data: Any) -> Any:
-    """Rebuild an element written by :func:`_element_to_wire`; ValueError if invalid.
-
-    Elements hold no lists, so every array on the wire is a tuple.
-    """
-    if type(data) in (list, tuple):
-        data = tuple(_element_from_wire(item) for item in data)
-    try:
-        return check_element(data)
-    except TypeError as error:
-        raise ValueError(str(error)) from None
-
-
-def _sorted_elements(elements: Iterable[Any]) -> list[Any]:
-    """Elements in the canonical wire order: by their msgpack encoding."""
-    return sorted(elements, key=msgpack.packb)
-
-
-def _elements_to_wire(elements: Iterable[Any]) -> list[Any]:
-    """A canonical array of elements: equal sets give equal arrays."""
-    return [_element_to_wire(element) for element in _sorted_elements(elements)]
-
-
-def _elements_from_wire(data: Any) -> set[Any]:
-    """Rebuild a set written by :func:`_elements_to_wire`; ValueError if malformed."""
-    if type(data) not in (list, tuple):
-        raise ValueError(f"a set of elements must be an array, not {data!r}")
-    elements = {_element_from_wire(item) for item in data}
-    if len(elements) != len(data):
-        raise ValueError("an element appears twice in a set")
-    return elements
 
 
 class GSet(CRDT, type_code=5):
@@ -133,11 +92,11 @@ class GSet(CRDT, type_code=5):
 
     def _to_wire(self) -> Any:
         """The elements as an array sorted by their msgpack encoding (tuples as arrays)."""
-        return _elements_to_wire(self._elements)
+        return elements_to_wire(self._elements)
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
         """An unbound GSet from :meth:`_to_wire`'s structure; ValueError if malformed."""
         result = cls()
-        result._elements = _elements_from_wire(data)
+        result._elements = elements_from_wire(data)
         return result

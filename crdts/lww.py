@@ -15,105 +15,22 @@ from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from typing import Any, Literal, Self
 
-import msgpack
-
 from clocks import HLC, Timestamp
 from crdts._base import _KEEP, CRDT
 from crdts._values import check_element, check_value
-from crdts.gset import _element_from_wire, _element_to_wire, _sorted_elements
+from crdts._wire import (
+    check_timestamp,
+    element_from_wire,
+    element_to_wire,
+    sorted_elements,
+    timestamp_from_wire,
+    timestamp_to_wire,
+    value_from_wire,
+    value_key,
+    value_to_wire,
+)
 
 __all__ = ["LWWElementSet", "LWWMap", "LWWRegister"]
-
-#: Timestamps must fit the wire: wall and logical are unsigned 64-bit integers there.
-_PART_LIMIT = 2**64
-
-# -- timestamps ------------------------------------------------------------------------------
-
-
-def _check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
-    """Return ``timestamp`` if it is a valid :class:`~clocks.Timestamp`, else raise."""
-    if not isinstance(timestamp, Timestamp):
-        raise TypeError(
-            f"{what} must be a clocks.Timestamp, not {type(timestamp).__name__} "
-            f"{timestamp!r}; build one with Timestamp(wall, logical, node)"
-        )
-    for name in ("wall", "logical"):
-        part = getattr(timestamp, name)
-        if isinstance(part, bool) or not isinstance(part, int):
-            raise TypeError(f"{what}.{name} must be an int, not {type(part).__name__}")
-        if not 0 <= part < _PART_LIMIT:
-            raise ValueError(f"{what}.{name} must lie in [0, 2**64), not {part}")
-    if not isinstance(timestamp.node, str):
-        raise TypeError(f"{what}.node must be a str, not {type(timestamp.node).__name__}")
-    return timestamp
-
-
-def _timestamp_to_wire(timestamp: Timestamp) -> list[Any]:
-    return [timestamp.wall, timestamp.logical, timestamp.node]
-
-
-def _timestamp_from_wire(data: Any) -> Timestamp:
-    if type(data) not in (list, tuple) or len(data) != 3:
-        raise ValueError(f"a timestamp is [wall, logical, node], not {data!r}")
-    try:
-        return _check_timestamp(Timestamp(*data))
-    except TypeError as error:
-        raise ValueError(str(error)) from None
-
-
-# -- register values -------------------------------------------------------------------------
-
-# Register values may be tuples, lists and dicts, which msgpack would not tell apart (tuples
-# and lists are both arrays). Their wire form tags every container, which makes it lossless
-# and canonical (dict keys sorted); its msgpack bytes are also the total order that breaks
-# ties between writes carrying equal timestamps.
-_TUPLE, _LIST, _DICT = 0, 1, 2
-
-
-def _value_to_wire(value: Any) -> Any:
-    """A register value as canonical msgpack-ready data: scalars as they are, each container
-    as ``[tag, items]`` (dict items as ``[key, value]`` pairs sorted by key)."""
-    kind = type(value)
-    if kind is tuple:
-        return [_TUPLE, [_value_to_wire(item) for item in value]]
-    if kind is list:
-        return [_LIST, [_value_to_wire(item) for item in value]]
-    if kind is dict:
-        return [_DICT, [[key, _value_to_wire(value[key])] for key in sorted(value)]]
-    return value
-
-
-def _value_from_wire(data: Any) -> Any:
-    """Rebuild a value written by :func:`_value_to_wire`; ValueError if malformed."""
-    if type(data) in (list, tuple):
-        if len(data) != 2 or type(data[1]) not in (list, tuple):
-            raise ValueError(f"a register value container is [tag, items], not {data!r}")
-        tag, items = data
-        if type(tag) is int and tag == _TUPLE:
-            return tuple(_value_from_wire(item) for item in items)
-        if type(tag) is int and tag == _LIST:
-            return [_value_from_wire(item) for item in items]
-        if type(tag) is int and tag == _DICT:
-            result: dict[str, Any] = {}
-            for pair in items:
-                if type(pair) not in (list, tuple) or len(pair) != 2 or type(pair[0]) is not str:
-                    raise ValueError(f"a dict item is [str key, value], not {pair!r}")
-                if pair[0] in result:
-                    raise ValueError(f"dict key {pair[0]!r} appears twice")
-                result[pair[0]] = _value_from_wire(pair[1])
-            return result
-        raise ValueError(f"unknown register value container tag {tag!r}")
-    try:
-        # containers were handled above: what is left must be a scalar
-        return check_element(data, "register value")
-    except TypeError as error:
-        raise ValueError(str(error)) from None
-
-
-def _value_key(value: Any) -> bytes:
-    """A deterministic total order on register values (breaks ties between equal stamps)."""
-    key: bytes = msgpack.packb(_value_to_wire(value))
-    return key
 
 
 def _own(value: Any) -> Any:
@@ -173,7 +90,7 @@ class _Stamped(CRDT):
         Callers have checked that this instance is bound (``_writer``).
         """
         if timestamp is not None:
-            return _check_timestamp(timestamp)
+            return check_timestamp(timestamp)
         return self._bound_clock().now()
 
     def _observe(self, stamps: Iterable[Timestamp]) -> None:
@@ -214,7 +131,7 @@ class _Stamped(CRDT):
 
 def _check_stamp(stamp: object) -> None:
     # a stamp is a Timestamp with non-negative int parts that fit the wire and a str node
-    assert _check_timestamp(stamp) is stamp, stamp
+    assert check_timestamp(stamp) is stamp, stamp
 
 
 # -- LWWRegister -----------------------------------------------------------------------------
@@ -297,7 +214,7 @@ class LWWRegister(_Stamped, type_code=3):
         mine = self._timestamp
         if mine is None or stamp > mine:
             return True
-        return stamp == mine and _value_key(value) > _value_key(self._value)
+        return stamp == mine and value_key(value) > value_key(self._value)
 
     def _merge(self, other: Self) -> None:
         stamp = other._timestamp
@@ -308,7 +225,7 @@ class LWWRegister(_Stamped, type_code=3):
             self._timestamp, self._value = stamp, _own(other._value)
 
     def _state(self) -> Any:
-        return self._timestamp, _value_key(self._value)
+        return self._timestamp, value_key(self._value)
 
     def _copy(self) -> Self:
         result = self._empty()
@@ -325,10 +242,10 @@ class LWWRegister(_Stamped, type_code=3):
             check_value(self._value)
 
     def _to_wire(self) -> Any:
-        """``None`` before any write, else ``[timestamp, value]`` (see ``_value_to_wire``)."""
+        """``None`` before any write, else ``[timestamp, value]`` (see ``value_to_wire``)."""
         if self._timestamp is None:
             return None
-        return [_timestamp_to_wire(self._timestamp), _value_to_wire(self._value)]
+        return [timestamp_to_wire(self._timestamp), value_to_wire(self._value)]
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
@@ -338,8 +255,8 @@ class LWWRegister(_Stamped, type_code=3):
             return result
         if type(data) not in (list, tuple) or len(data) != 2:
             raise ValueError(f"an LWWRegister is None or [timestamp, value], not {data!r}")
-        result._timestamp = _timestamp_from_wire(data[0])
-        result._value = _value_from_wire(data[1])
+        result._timestamp = timestamp_from_wire(data[0])
+        result._value = value_from_wire(data[1])
         return result
 
 
@@ -513,13 +430,13 @@ class LWWElementSet(_Stamped, type_code=7):
         sorted by the element's msgpack encoding."""
         adds, removes = self._adds, self._removes
         entries = []
-        for element in _sorted_elements(adds.keys() | removes.keys()):
+        for element in sorted_elements(adds.keys() | removes.keys()):
             added, removed = adds.get(element), removes.get(element)
             entries.append(
                 [
-                    _element_to_wire(element),
-                    None if added is None else _timestamp_to_wire(added),
-                    None if removed is None else _timestamp_to_wire(removed),
+                    element_to_wire(element),
+                    None if added is None else timestamp_to_wire(added),
+                    None if removed is None else timestamp_to_wire(removed),
                 ]
             )
         return [self._bias, entries]
@@ -536,15 +453,15 @@ class LWWElementSet(_Stamped, type_code=7):
         for entry in entries:
             if type(entry) not in (list, tuple) or len(entry) != 3:
                 raise ValueError(f"an LWWElementSet entry is [element, add, remove]: {entry!r}")
-            element = _element_from_wire(entry[0])
+            element = element_from_wire(entry[0])
             if element in result._adds or element in result._removes:
                 raise ValueError(f"element {element!r} appears twice in an LWWElementSet")
             if entry[1] is None and entry[2] is None:
                 raise ValueError(f"element {element!r} has neither an add nor a remove stamp")
             if entry[1] is not None:
-                result._adds[element] = _timestamp_from_wire(entry[1])
+                result._adds[element] = timestamp_from_wire(entry[1])
             if entry[2] is not None:
-                result._removes[element] = _timestamp_from_wire(entry[2])
+                result._removes[element] = timestamp_from_wire(entry[2])
             result._refresh(element)
         return result
 
@@ -566,7 +483,7 @@ _REMOVED: Any = _Removed()
 
 def _entry_key(value: Any) -> tuple[int, bytes]:
     """Order writes with equal stamps: a removal first, then values by their encoding."""
-    return (0, b"") if value is _REMOVED else (1, _value_key(value))
+    return (0, b"") if value is _REMOVED else (1, value_key(value))
 
 
 class LWWMap(_Stamped, type_code=14):
@@ -705,15 +622,15 @@ class LWWMap(_Stamped, type_code=14):
         """``[[key, stamp, True, value] or [key, stamp, False, None], ...]`` sorted by the
         key's msgpack encoding; ``False`` marks a removal."""
         entries = []
-        for key in _sorted_elements(self._entries):
+        for key in sorted_elements(self._entries):
             stamp, value = self._entries[key]
             present = value is not _REMOVED
             entries.append(
                 [
-                    _element_to_wire(key),
-                    _timestamp_to_wire(stamp),
+                    element_to_wire(key),
+                    timestamp_to_wire(stamp),
                     present,
-                    _value_to_wire(value) if present else None,
+                    value_to_wire(value) if present else None,
                 ]
             )
         return entries
@@ -727,11 +644,11 @@ class LWWMap(_Stamped, type_code=14):
         for entry in data:
             if type(entry) not in (list, tuple) or len(entry) != 4 or type(entry[2]) is not bool:
                 raise ValueError(f"an LWWMap entry is [key, stamp, present, value]: {entry!r}")
-            key = _element_from_wire(entry[0])
+            key = element_from_wire(entry[0])
             if key in result._entries:
                 raise ValueError(f"key {key!r} appears twice in an LWWMap")
             if not entry[2] and entry[3] is not None:
                 raise ValueError(f"removed key {key!r} carries a value: {entry[3]!r}")
-            value = _value_from_wire(entry[3]) if entry[2] else _REMOVED
-            result._put(key, _timestamp_from_wire(entry[1]), value)
+            value = value_from_wire(entry[3]) if entry[2] else _REMOVED
+            result._put(key, timestamp_from_wire(entry[1]), value)
         return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from crdts import _wire
 from crdts._causal import CausalCRDT, DotFun
 from crdts._values import check_value
 
@@ -42,6 +43,14 @@ class MVRegister(CausalCRDT, type_code=4):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def _payload_to_wire(payload: Any) -> Any:
+        return _wire.value_to_wire(payload)
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        return _wire.value_from_wire(data)
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)

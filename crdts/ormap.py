@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, Self
 
+import msgpack
+
+from crdts import _wire
 from crdts._causal import CausalContext, CausalCRDT, Dot
 from crdts._values import check_element
 
@@ -232,6 +235,52 @@ class ORMap(CausalCRDT, type_code=13):
     def _metadata_size(self) -> int:
         return sum(1 for _ in self._live_dots()) + self._ctx.size()
 
+    # -- wire form -------------------------------------------------------------------------
+
+    def _content_to_wire(self) -> Any:
+        keyed = sorted((msgpack.packb(_wire.element_to_wire(key)), key) for key in self._entries)
+        return [
+            [_wire.element_to_wire(key), self._entries[key]._content_to_wire()] for _, key in keyed
+        ]
+
+    def _content_from_wire(self, data: Any) -> None:
+        if type(data) is not list:
+            raise ValueError(f"map entries must be an array, not {data!r}")
+        previous = b""
+        seen = 0
+        for entry in data:
+            if type(entry) is not list or len(entry) != 2:
+                raise ValueError(f"a map entry is [key, value], not {entry!r}")
+            key = _wire.element_from_wire(entry[0])
+            packed = msgpack.packb(_wire.element_to_wire(key))
+            if packed <= previous:
+                raise ValueError("map keys must be sorted by their encoding and unique")
+            previous = packed
+            value = self._new_value()
+            value._content_from_wire(entry[1])
+            if value._is_empty():
+                raise ValueError(f"map key {key!r} holds an empty value")
+            self._entries[key] = value
+            seen += sum(1 for _ in value._live_dots())
+        if seen != len(set(self._live_dots())):
+            raise ValueError("a dot is live under two map keys")
+
+    def _to_wire(self) -> Any:
+        return [
+            _spec_to_wire(self._prototype),
+            self._content_to_wire(),
+            _wire.context_to_wire(self._ctx),
+        ]
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> Self:
+        if type(data) is not list or len(data) != 3:
+            raise ValueError(f"an ORMap is [value type, entries, context], not {data!r}")
+        result = cls(_spec_from_wire(data[0]))
+        _wire.context_from_wire(data[2], result._ctx)
+        result._content_from_wire(data[1])
+        return result
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({_spec_name(self._prototype)}, replica={self._replica!r}, "
@@ -256,6 +305,28 @@ def _prototype_of(value_type: Any) -> CausalCRDT:
         f"ORMap(value_type) takes a causal CRDT class or an ORMap template such as "
         f"ORMap(ORSet), not {value_type!r}"
     )
+
+
+_MAX_NESTING = 32
+
+
+def _spec_to_wire(prototype: CausalCRDT) -> Any:
+    """The value type on the wire: its type code, or ``[ORMap code, inner]`` for a map."""
+    if type(prototype) is ORMap:
+        return [ORMap.type_code, _spec_to_wire(prototype._prototype)]
+    return prototype.type_code
+
+
+def _spec_from_wire(data: Any, depth: int = 0) -> CausalCRDT:
+    if depth > _MAX_NESTING:
+        raise ValueError(f"maps nest at most {_MAX_NESTING} deep")
+    if type(data) is list and len(data) == 2 and data[0] == ORMap.type_code:
+        return ORMap(_spec_from_wire(data[1], depth + 1))
+    if type(data) is int:
+        cls = CausalCRDT._registry.get(data)
+        if cls is not None and issubclass(cls, CausalCRDT) and cls is not ORMap:
+            return cls()
+    raise ValueError(f"{data!r} does not name a causal value type")
 
 
 def _spec_name(prototype: CausalCRDT) -> str:

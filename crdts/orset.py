@@ -11,6 +11,7 @@ from collections.abc import Hashable, Iterator
 from functools import partial
 from typing import Any
 
+from crdts import _wire
 from crdts._causal import CausalContext, CausalCRDT, DotFun
 from crdts._values import check_element
 
@@ -48,6 +49,18 @@ class ORSet(CausalCRDT, type_code=8):
 
     __slots__ = ()
 
+    @staticmethod
+    def _payload_to_wire(payload: Any) -> Any:
+        return _wire.element_to_wire(payload)
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        return _wire.element_from_wire(data)
+
+    @classmethod
+    def _payloads_from_wire(cls, data: list[Any]) -> list[Any]:
+        return _wire.element_list_from_wire(data)
+
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)
         self._store: DotFun[Any] = DotFun(indexed=True)
@@ -66,7 +79,9 @@ class ORSet(CausalCRDT, type_code=8):
         if type(element) is not str:
             check_element(element)
         context, store = self._ctx, self._store
-        index: dict[Any, Any] = store.index  # type: ignore[assignment]
+        index = store._index
+        if index is None:
+            index = self._index
         if (
             replica is None
             or element in index
@@ -139,8 +154,9 @@ def _single_add_delta(replica: str, counter: int, element: Any) -> ORSet:
         context.cloud = {replica: {counter}}
     store = delta._store = _new_store()
     store.key = None
+    store.indexed = True
     store.by_replica = {replica: {counter: element}}
-    store.index = {element: (replica, counter)}
+    store._index = {element: (replica, counter)}
     return delta
 
 

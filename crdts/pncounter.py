@@ -16,8 +16,6 @@ from crdts.gcounter import (
     _check_totals,
     _join_totals,
     _raise_total,
-    _totals_from_wire,
-    _totals_to_wire,
 )
 
 __all__ = ["PNCounter"]
@@ -118,15 +116,36 @@ class PNCounter(CRDT, type_code=2):
         _check_totals(self._decrements)
 
     def _to_wire(self) -> Any:
-        """``[increments, decrements]``, each ``[[replica, total], ...]`` sorted by replica."""
-        return [_totals_to_wire(self._increments), _totals_to_wire(self._decrements)]
+        """``[[replica, increments, decrements], ...]`` sorted by replica (one row per
+        replica that ever counted, so each id is written once)."""
+        rows = []
+        for replica in sorted(self._increments.keys() | self._decrements.keys()):
+            rows.append(
+                [replica, self._increments.get(replica, 0), self._decrements.get(replica, 0)]
+            )
+        return rows
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
         """An unbound counter from :meth:`_to_wire`'s structure; ValueError if malformed."""
-        if type(data) not in (list, tuple) or len(data) != 2:
-            raise ValueError(f"a PNCounter is [increments, decrements], not {data!r}")
+        if type(data) not in (list, tuple):
+            raise ValueError(f"a PNCounter is [[replica, increments, decrements], ...]: {data!r}")
         result = cls()
-        result._increments = _totals_from_wire(data[0])
-        result._decrements = _totals_from_wire(data[1])
+        previous = ""
+        for row in data:
+            if type(row) not in (list, tuple) or len(row) != 3:
+                raise ValueError(f"a PNCounter row is [replica, increments, decrements]: {row!r}")
+            replica, up, down = row
+            if type(replica) is not str or replica <= previous:
+                raise ValueError("PNCounter replica ids must be sorted, unique, non-empty strs")
+            previous = replica
+            for total in (up, down):
+                if type(total) is not int or not 0 <= total < 2**64:
+                    raise ValueError(f"a PNCounter total must be an int in [0, 2**64): {total!r}")
+            if not up and not down:
+                raise ValueError(f"replica {replica!r} has no counts: omit the row")
+            if up:
+                result._increments[replica] = up
+            if down:
+                result._decrements[replica] = down
         return result

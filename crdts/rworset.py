@@ -11,6 +11,7 @@ from collections.abc import Hashable, Iterator
 from operator import itemgetter
 from typing import Any
 
+from crdts import _wire
 from crdts._causal import CausalCRDT, DotFun
 from crdts._values import check_element
 
@@ -45,6 +46,16 @@ class RWORSet(CausalCRDT, type_code=9):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def _payload_to_wire(payload: Any) -> Any:
+        return [_wire.element_to_wire(payload[0]), payload[1]]
+
+    @staticmethod
+    def _payload_from_wire(data: Any) -> Any:
+        if type(data) is not list or len(data) != 2 or type(data[1]) is not bool:
+            raise ValueError(f"an RWORSet token is [element, is_add], not {data!r}")
+        return (_wire.element_from_wire(data[0]), data[1])
 
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from crdts._base import CRDT
 from crdts._values import check_element
-from crdts.gset import _elements_from_wire, _elements_to_wire
+from crdts._wire import elements_from_wire, elements_to_wire
 
 __all__ = ["TwoPSet"]
 
@@ -152,8 +152,8 @@ class TwoPSet(CRDT, type_code=6):
         The added elements are ``present`` plus ``removed``, so none is written twice.
         """
         return [
-            _elements_to_wire(self._added - self._removed),
-            _elements_to_wire(self._removed),
+            elements_to_wire(self._added - self._removed),
+            elements_to_wire(self._removed),
         ]
 
     @classmethod
@@ -161,8 +161,8 @@ class TwoPSet(CRDT, type_code=6):
         """An unbound TwoPSet from :meth:`_to_wire`'s structure; ValueError if malformed."""
         if type(data) not in (list, tuple) or len(data) != 2:
             raise ValueError(f"a TwoPSet is [present, removed], not {data!r}")
-        present = _elements_from_wire(data[0])
-        removed = _elements_from_wire(data[1])
+        present = elements_from_wire(data[0])
+        removed = elements_from_wire(data[1])
         if not present.isdisjoint(removed):
             raise ValueError("an element of a TwoPSet is both present and removed")
         result = cls()

@@ -200,8 +200,8 @@ def test_a_pncounter_delta_carries_only_the_changed_half() -> None:
     counter.increment(4)
     delta = counter.decrement(1)
     delta._check()
-    assert delta._to_wire() == [[], [["a", 1]]]
-    assert counter.increment(0)._to_wire() == [[["a", 4]], []]
+    assert delta._to_wire() == [["a", 0, 1]]
+    assert counter.increment(0)._to_wire() == [["a", 4, 0]]
 
 
 @pytest.mark.parametrize("method", ["increment", "decrement"])
@@ -364,7 +364,7 @@ def test_equal_counters_built_in_different_orders_have_equal_wire_structures() -
         other.increment(2)
         two.merge(other)
     assert one._to_wire() == two._to_wire()
-    assert one._to_wire()[0] == [["a", 2], ["b", 2], ["c", 2]]
+    assert one._to_wire() == [["a", 2, 1], ["b", 2, 1], ["c", 2, 1]]
 
 
 @pytest.mark.parametrize(
@@ -388,7 +388,22 @@ def test_a_malformed_gcounter_structure_is_a_value_error(data: Any) -> None:
         GCounter._from_wire(data)
 
 
-@pytest.mark.parametrize("data", [None, [], [[]], [[], [], []], [[["a", 0]], []]])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "rows",
+        [[]],
+        [["a", 1]],
+        [["a", 0, 0]],
+        [["a", -1, 0]],
+        [["a", 1, 2**64]],
+        [["b", 1, 0], ["a", 1, 0]],
+        [["a", 1, 0], ["a", 2, 0]],
+        [["", 1, 0]],
+        [["a", True, 0]],
+    ],
+)
 def test_a_malformed_pncounter_structure_is_a_value_error(data: Any) -> None:
     with pytest.raises(ValueError):
         PNCounter._from_wire(data)

@@ -1,0 +1,67 @@
+"""Encode and decode costs of the wire format, as ratios to plain msgpack of the same data.
+
+Run: ``python bench/codec.py``. Floors: ``msgpack.packb``/``unpackb`` of the plain Python
+data (the elements as a list; the counter as ``{replica: [p, n]}``). Medians of 7 runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# the repository root first, so the package is imported, not a script beside this one
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import msgpack  # noqa: E402
+from _timing import median_seconds, report  # noqa: E402
+
+import crdts  # noqa: E402
+
+N = 100_000
+
+
+def case(name: str, obj: object, plain: object) -> None:
+    packed_plain = msgpack.packb(plain)
+    encoded = crdts.encode(obj)
+    report(
+        f"{name}: encode vs packb",
+        median_seconds(lambda: crdts.encode(obj)),
+        median_seconds(lambda: msgpack.packb(plain)),
+        goal=10,
+    )
+    report(
+        f"{name}: decode (validated) vs unpackb",
+        median_seconds(lambda: crdts.decode(encoded)),
+        median_seconds(lambda: msgpack.unpackb(packed_plain)),
+        goal=10,
+    )
+    ratio = len(encoded) / len(packed_plain)
+    verdict = "PASS" if ratio <= 1.5 else "MISS"
+    print(
+        f"{name + ': encoded size vs plain':<58} {len(encoded):10d} B   plain {len(packed_plain):9d} B"
+        f"  {ratio:7.2f}x  {verdict} (goal <= 1.5x)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    print(f"Python {sys.version.split()[0]}; medians of 7 runs; ratio = measured / floor")
+    elements = [f"element-{i}" for i in range(N)]
+    orset = crdts.ORSet(replica="a")
+    for element in elements:
+        orset.add(element)
+    case("ORSet, 100k elements", orset, elements)
+
+    counter = crdts.PNCounter()
+    plain: dict[str, list[int]] = {}
+    for i in range(100):
+        node = crdts.PNCounter(replica=f"replica-{i:03d}")
+        node.increment(1000 + i)
+        node.decrement(i)
+        counter.merge(node)
+        plain[f"replica-{i:03d}"] = [1000 + i, i]
+    case("PNCounter, 100 replicas", counter, plain)
+
+
+if __name__ == "__main__":
+    main()

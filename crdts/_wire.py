@@ -1,0 +1,280 @@
+"""Wire forms of the values CRDTs hold: elements, keys, register values and timestamps.
+
+Every form is canonical (equal values give equal structures, so equal bytes) and every
+reader raises ``ValueError`` — turned into :class:`~crdts.DecodeError` by the codec — on
+anything malformed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import accumulate
+from operator import sub
+from typing import Any
+
+import msgpack
+
+from clocks import Timestamp
+from crdts._values import check_element
+
+__all__ = [
+    "check_timestamp",
+    "context_from_wire",
+    "context_to_wire",
+    "element_from_wire",
+    "element_list_from_wire",
+    "element_to_wire",
+    "elements_from_wire",
+    "elements_to_wire",
+    "sorted_elements",
+    "store_from_wire",
+    "store_to_wire",
+    "timestamp_from_wire",
+    "timestamp_to_wire",
+    "value_from_wire",
+    "value_key",
+    "value_to_wire",
+]
+
+
+def element_to_wire(element: Any) -> Any:
+    """An element as msgpack-ready data: tuples become lists."""
+    if type(element) is tuple:
+        return [element_to_wire(item) for item in element]
+    return element
+
+
+def element_from_wire(data: Any) -> Any:
+    """Rebuild an element written by :func:`element_to_wire`; ValueError if invalid.
+
+    Elements hold no lists, so every array on the wire is a tuple.
+    """
+    if type(data) in (list, tuple):
+        data = tuple(element_from_wire(item) for item in data)
+    try:
+        return check_element(data)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+def sorted_elements(elements: Iterable[Any]) -> list[Any]:
+    """Elements in the canonical wire order: by their msgpack encoding."""
+    return sorted(elements, key=msgpack.packb)
+
+
+def elements_to_wire(elements: Iterable[Any]) -> list[Any]:
+    """A canonical array of elements: equal sets give equal arrays."""
+    return [element_to_wire(element) for element in sorted_elements(elements)]
+
+
+#: wire types that need work to become elements; everything else msgpack yields (str,
+#: bytes, int, bool, None) is already a valid element
+_RAW_ELEMENT_TYPES = (list, float, dict)
+
+
+def element_list_from_wire(data: list[Any]) -> list[Any]:
+    """Rebuild many elements at once (fast when most are plain scalars)."""
+    if any(type(item) in _RAW_ELEMENT_TYPES for item in data):
+        return [element_from_wire(item) for item in data]
+    return data
+
+
+def elements_from_wire(data: Any) -> set[Any]:
+    """Rebuild a set written by :func:`elements_to_wire`; ValueError if malformed."""
+    if type(data) not in (list, tuple):
+        raise ValueError(f"a set of elements must be an array, not {data!r}")
+    elements = {element_from_wire(item) for item in data}
+    if len(elements) != len(data):
+        raise ValueError("an element appears twice in a set")
+    return elements
+
+
+#: Timestamps must fit the wire: wall and logical are unsigned 64-bit integers there.
+_PART_LIMIT = 2**64
+
+# -- timestamps ------------------------------------------------------------------------------
+
+
+def check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
+    """Return ``timestamp`` if it is a valid :class:`~clocks.Timestamp`, else raise."""
+    if not isinstance(timestamp, Timestamp):
+        raise TypeError(
+            f"{what} must be a clocks.Timestamp, not {type(timestamp).__name__} "
+            f"{timestamp!r}; build one with Timestamp(wall, logical, node)"
+        )
+    for name in ("wall", "logical"):
+        part = getattr(timestamp, name)
+        if isinstance(part, bool) or not isinstance(part, int):
+            raise TypeError(f"{what}.{name} must be an int, not {type(part).__name__}")
+        if not 0 <= part < _PART_LIMIT:
+            raise ValueError(f"{what}.{name} must lie in [0, 2**64), not {part}")
+    if not isinstance(timestamp.node, str):
+        raise TypeError(f"{what}.node must be a str, not {type(timestamp.node).__name__}")
+    return timestamp
+
+
+def timestamp_to_wire(timestamp: Timestamp) -> list[Any]:
+    return [timestamp.wall, timestamp.logical, timestamp.node]
+
+
+def timestamp_from_wire(data: Any) -> Timestamp:
+    if type(data) not in (list, tuple) or len(data) != 3:
+        raise ValueError(f"a timestamp is [wall, logical, node], not {data!r}")
+    try:
+        return check_timestamp(Timestamp(*data))
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+# -- register values -------------------------------------------------------------------------
+
+# Register values may be tuples, lists and dicts, which msgpack would not tell apart (tuples
+# and lists are both arrays). Their wire form tags every container, which makes it lossless
+# and canonical (dict keys sorted); its msgpack bytes are also the total order that breaks
+# ties between writes carrying equal timestamps.
+_TUPLE, _LIST, _DICT = 0, 1, 2
+
+
+def value_to_wire(value: Any) -> Any:
+    """A register value as canonical msgpack-ready data: scalars as they are, each container
+    as ``[tag, items]`` (dict items as ``[key, value]`` pairs sorted by key)."""
+    kind = type(value)
+    if kind is tuple:
+        return [_TUPLE, [value_to_wire(item) for item in value]]
+    if kind is list:
+        return [_LIST, [value_to_wire(item) for item in value]]
+    if kind is dict:
+        return [_DICT, [[key, value_to_wire(value[key])] for key in sorted(value)]]
+    return value
+
+
+def value_from_wire(data: Any) -> Any:
+    """Rebuild a value written by :func:`value_to_wire`; ValueError if malformed."""
+    if type(data) in (list, tuple):
+        if len(data) != 2 or type(data[1]) not in (list, tuple):
+            raise ValueError(f"a register value container is [tag, items], not {data!r}")
+        tag, items = data
+        if type(tag) is int and tag == _TUPLE:
+            return tuple(value_from_wire(item) for item in items)
+        if type(tag) is int and tag == _LIST:
+            return [value_from_wire(item) for item in items]
+        if type(tag) is int and tag == _DICT:
+            result: dict[str, Any] = {}
+            for pair in items:
+                if type(pair) not in (list, tuple) or len(pair) != 2 or type(pair[0]) is not str:
+                    raise ValueError(f"a dict item is [str key, value], not {pair!r}")
+                if pair[0] in result:
+                    raise ValueError(f"dict key {pair[0]!r} appears twice")
+                result[pair[0]] = value_from_wire(pair[1])
+            return result
+        raise ValueError(f"unknown register value container tag {tag!r}")
+    try:
+        # containers were handled above: what is left must be a scalar
+        return check_element(data, "register value")
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+def value_key(value: Any) -> bytes:
+    """A deterministic total order on register values (breaks ties between equal stamps)."""
+    key: bytes = msgpack.packb(value_to_wire(value))
+    return key
+
+
+# -- the causal kernel -----------------------------------------------------------------------
+# Counters are written ascending and gap-encoded (first counter, then differences), which
+# is canonical and keeps long runs of dots to about one byte each.
+
+
+def _gaps(counters: list[int]) -> list[int]:
+    return [counters[0], *map(sub, counters[1:], counters)]
+
+
+def _ungap(data: Any, what: str) -> list[int]:
+    if type(data) is not list or not data:
+        raise ValueError(f"{what} must be a non-empty array of counters, not {data!r}")
+    counters = list(accumulate(data))  # TypeError (a DecodeError) for non-numbers
+    # a float anywhere makes the last sum a float; min() finds a step below 1
+    if type(counters[-1]) is not int or min(data) < 1:
+        raise ValueError(f"{what}: counters must be ints ascending from 1")
+    return counters
+
+
+def _replica(data: Any, previous: str | None, what: str) -> str:
+    if type(data) is not str or not data:
+        raise ValueError(f"{what}: a replica id must be a non-empty str, not {data!r}")
+    if previous is not None and data <= previous:
+        raise ValueError(f"{what}: replica ids must be sorted and unique ({data!r})")
+    return data
+
+
+def _pairs(data: Any, width: int, what: str) -> list[Any]:
+    if type(data) is not list:
+        raise ValueError(f"{what} must be an array, not {data!r}")
+    for item in data:
+        if type(item) is not list or len(item) != width:
+            raise ValueError(f"{what}: each entry is an array of {width}, not {item!r}")
+    return data
+
+
+def context_to_wire(context: Any) -> list[Any]:
+    """``[[[replica, n], ...], [[replica, [counters, gap-encoded]], ...]]``, sorted."""
+    vv = [[replica, context.vv[replica]] for replica in sorted(context.vv)]
+    cloud = [[r, _gaps(sorted(context.cloud[r]))] for r in sorted(context.cloud)]
+    return [vv, cloud]
+
+
+def context_from_wire(data: Any, context: Any) -> Any:
+    """Fill the empty ``context`` from :func:`context_to_wire`'s form; ValueError if invalid."""
+    if type(data) is not list or len(data) != 2:
+        raise ValueError(f"a causal context is [vector, cloud], not {data!r}")
+    vv_data, cloud_data = data
+    previous = None
+    for replica, top in _pairs(vv_data, 2, "version vector"):
+        previous = _replica(replica, previous, "version vector")
+        if type(top) is not int or not 0 < top < 2**64:
+            raise ValueError(f"version vector entry for {replica!r} must be in [1, 2**64)")
+        context.vv[replica] = top
+    previous = None
+    for replica, gaps in _pairs(cloud_data, 2, "dot cloud"):
+        previous = _replica(replica, previous, "dot cloud")
+        counters = _ungap(gaps, "dot cloud")
+        top = context.vv.get(replica, 0)
+        if counters[0] <= top + 1 or counters[-1] >= 2**64:
+            raise ValueError(
+                f"dot cloud for {replica!r} is not compact: {counters[0]} <= {top + 1}"
+            )
+        context.cloud[replica] = set(counters)
+    return context
+
+
+def store_to_wire(store: Any, payload_to_wire: Callable[[Any], Any]) -> list[Any]:
+    """``[[replica, [counters, gap-encoded], [payloads]], ...]`` sorted by replica."""
+    result = []
+    for replica in sorted(store.by_replica):
+        held = store.by_replica[replica]
+        counters = sorted(held)
+        result.append([replica, _gaps(counters), [payload_to_wire(held[c]) for c in counters]])
+    return result
+
+
+def store_from_wire(
+    data: Any, store: Any, context: Any, payloads_from_wire: Callable[[list[Any]], list[Any]]
+) -> Any:
+    """Fill the empty ``store`` from :func:`store_to_wire`'s form; every dot must be in
+    ``context``. ValueError if invalid."""
+    previous = None
+    entries = []
+    for replica, gaps, payloads in _pairs(data, 3, "dot store"):
+        previous = _replica(replica, previous, "dot store")
+        counters = _ungap(gaps, "dot store")
+        if type(payloads) is not list or len(payloads) != len(counters):
+            raise ValueError(f"dot store for {replica!r}: one payload per counter")
+        top, cloud = context.covered(replica)
+        if counters[-1] > top and (not cloud or any(c not in cloud for c in counters if c > top)):
+            raise ValueError(f"dot store for {replica!r} holds a dot its context has not seen")
+        entries.append((replica, counters, payloads_from_wire(payloads)))
+    store._index = None  # built from the store on first use
+    for replica, counters, payloads in entries:
+        store.by_replica[replica] = dict(zip(counters, payloads, strict=True))
+    return store

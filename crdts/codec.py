@@ -1,0 +1,278 @@
+"""The wire format: canonical, strict msgpack for every crdtkit value.
+
+Each value travels as one msgpack ext type whose code names its class and whose payload is
+the msgpack array ``[format_version, state]``. Classes register themselves (every
+:class:`~crdts.CRDT` subclass with its ``type_code``; clock values below), so this module
+names no concrete type. See ``docs/wire-format.md`` for the code table and payload shapes.
+
+Decoding treats bytes as hostile: the input size is bounded, strings must be UTF-8
+(``raw=False``), only registered codes build objects, every payload is validated, and every
+failure — truncation, garbage, a huge declared length, deep nesting, a semantically
+impossible state — raises :class:`~crdts.DecodeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from clocks import Timestamp, VectorClock
+from crdts import _wire
+from crdts._base import CRDT
+from crdts.errors import DecodeError
+
+__all__ = [
+    "DEFAULT_MAX_ITEMS",
+    "DEFAULT_MAX_SIZE",
+    "decode",
+    "encode",
+    "register",
+]
+
+#: Largest input :func:`decode` accepts by default, in bytes (64 MiB).
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+#: Largest array or map length :func:`decode` accepts by default.
+DEFAULT_MAX_ITEMS = 4_000_000
+
+# ext codes 0..63 are crdtkit's; 64..127 are free for users' own types
+_CRDTKIT_CODES = range(64)
+
+
+@dataclass(frozen=True)
+class _WireType:
+    cls: type
+    code: int
+    version: int
+    to_wire: Callable[[Any], Any]
+    from_wire: Callable[[int, Any], Any]
+
+
+_BY_CODE: dict[int, _WireType] = {}
+_BY_CLASS: dict[type, _WireType] = {}
+
+
+def register(
+    cls: type,
+    *,
+    code: int,
+    version: int,
+    to_wire: Callable[[Any], Any],
+    from_wire: Callable[[int, Any], Any],
+) -> None:
+    """Give ``cls`` a wire identity (``CRDT`` subclasses do this by themselves).
+
+    ``to_wire(obj)`` returns canonical msgpack-ready data; ``from_wire(version, state)``
+    rebuilds an object, raising ``ValueError`` for anything malformed.
+    """
+    if not 0 <= code <= 127:
+        raise ValueError(f"ext code must be in 0..127, not {code}")
+    taken = _BY_CODE.get(code)
+    if taken is not None and taken.cls.__qualname__ != cls.__qualname__:
+        raise ValueError(f"ext code {code} is taken by {taken.cls.__qualname__}")
+    entry = _WireType(cls, code, version, to_wire, from_wire)
+    _BY_CODE[code] = entry
+    _BY_CLASS[cls] = entry
+
+
+def _wire_type(cls: type) -> _WireType:
+    entry = _BY_CLASS.get(cls)
+    if entry is None and issubclass(cls, CRDT) and "type_code" in cls.__dict__:
+        entry = _register_crdt(cls)
+    if entry is None:
+        raise TypeError(f"{cls.__name__} has no wire format; register it with crdts.codec.register")
+    return entry
+
+
+def _register_crdt(cls: type[CRDT]) -> _WireType:
+    def from_wire(version: int, state: Any) -> Any:
+        if version != cls.format_version:
+            raise ValueError(
+                f"{cls.__name__} format version {version} is not supported "
+                f"(this crdtkit reads version {cls.format_version})"
+            )
+        return cls._from_wire(state)  # type: ignore[attr-defined]
+
+    register(
+        cls,
+        code=cls.type_code,
+        version=cls.format_version,
+        to_wire=lambda obj: obj._to_wire(),
+        from_wire=from_wire,
+    )
+    return _BY_CLASS[cls]
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def encode(obj: Any) -> bytes:
+    """Encode a CRDT, delta or clock value to canonical bytes.
+
+    Equal states give identical bytes (the replica binding is not encoded).
+
+    Examples:
+        >>> from crdts import GCounter, decode, encode
+        >>> counter = GCounter(replica="a")
+        >>> _ = counter.increment(3)
+        >>> decode(encode(counter)) == counter
+        True
+
+    Raises:
+        TypeError: ``obj`` is not of a registered type.
+    """
+    entry = _wire_type(type(obj))
+    payload = msgpack.packb([entry.version, entry.to_wire(obj)], use_bin_type=True)
+    data: bytes = msgpack.packb(msgpack.ExtType(entry.code, payload), use_bin_type=True)
+    return data
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+# an ext value starts with one of these markers: fixext 1/2/4/8/16, ext 8/16/32
+_EXT_MARKERS = frozenset({0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xC7, 0xC8, 0xC9})
+
+
+def _refuse_nested_ext(code: int, data: bytes) -> Any:
+    raise DecodeError(f"unexpected ext type {code} inside a payload")
+
+
+def _unpack(data: bytes, max_items: int, ext_hook: Callable[[int, bytes], Any]) -> Any:
+    size = max(len(data), 1)
+    return msgpack.unpackb(
+        data,
+        raw=False,
+        strict_map_key=True,
+        use_list=True,
+        max_str_len=size,
+        max_bin_len=size,
+        max_ext_len=size,
+        max_array_len=min(max_items, size),
+        max_map_len=min(max_items, size),
+        ext_hook=ext_hook,
+    )
+
+
+_FAILURES = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    AssertionError,
+    OverflowError,
+    RecursionError,
+    msgpack.UnpackException,
+)
+
+
+def decode(
+    data: bytes | bytearray | memoryview,
+    *,
+    replica: str | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> Any:
+    """Decode bytes from :func:`encode`; untrusted input is safe.
+
+    Args:
+        data: the bytes.
+        replica: bind the decoded CRDT to this replica id (without it, it is read-only).
+        max_size: refuse inputs longer than this many bytes.
+        max_items: refuse arrays or maps declaring more items than this.
+
+    Raises:
+        DecodeError: for any malformed, truncated, oversized or unknown input; nothing is
+            constructed beyond registered types, and decoding never hangs.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode takes bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise DecodeError(f"input of {len(data)} bytes exceeds max_size={max_size}")
+    if not data or data[0] not in _EXT_MARKERS:
+        raise DecodeError("not a crdtkit value: the input does not start with an ext type")
+
+    def ext_hook(code: int, payload: bytes) -> Any:
+        entry = _BY_CODE.get(code)
+        if entry is None:
+            crdt_class = CRDT._registry.get(code)
+            if crdt_class is None:
+                raise DecodeError(f"unknown ext type code {code}")
+            entry = _register_crdt(crdt_class)
+        unpacked = _unpack(payload, max_items, _refuse_nested_ext)
+        if type(unpacked) is not list or len(unpacked) != 2 or type(unpacked[0]) is not int:
+            raise DecodeError(f"a {entry.cls.__name__} payload is [version, state]")
+        try:
+            obj = entry.from_wire(unpacked[0], unpacked[1])
+            check = getattr(obj, "_check", None)
+            if check is not None:
+                check()
+        except DecodeError:
+            raise
+        except _FAILURES as error:
+            raise DecodeError(f"invalid {entry.cls.__name__}: {error}") from error
+        return _Decoded(obj)
+
+    try:
+        result = _unpack(data, max_items, ext_hook)
+    except DecodeError:
+        raise
+    except _FAILURES as error:
+        raise DecodeError(f"malformed input: {error}") from error
+    if type(result) is not _Decoded:
+        raise DecodeError("not a crdtkit value: expected one ext value at top level")
+    obj = result.obj
+    if replica is not None:
+        if not isinstance(obj, CRDT):
+            raise TypeError(f"a {type(obj).__name__} has no replica to bind")
+        obj._bind(replica)
+    return obj
+
+
+class _Decoded:
+    """Marks an object built by the ext hook (so a bare value cannot pass for one)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+
+# -- clock values ----------------------------------------------------------------------------
+
+
+def _vector_to_wire(clock: VectorClock) -> list[Any]:
+    return [[replica, clock[replica]] for replica in sorted(clock)]
+
+
+def _vector_from_wire(version: int, state: Any) -> VectorClock:
+    if version != 1 or type(state) is not list:
+        raise ValueError("a VectorClock is [[replica, counter], ...] (version 1)")
+    previous = None
+    entries = {}
+    for item in state:
+        if type(item) is not list or len(item) != 2:
+            raise ValueError(f"a VectorClock entry is [replica, counter], not {item!r}")
+        replica, counter = item
+        if type(replica) is not str or (previous is not None and replica <= previous):
+            raise ValueError("VectorClock replicas must be sorted, unique strings")
+        if type(counter) is not int or not 0 < counter < 2**64:
+            raise ValueError(f"VectorClock counter for {replica!r} must be in [1, 2**64)")
+        previous = replica
+        entries[replica] = counter
+    return VectorClock(entries)
+
+
+def _timestamp_from_wire(version: int, state: Any) -> Timestamp:
+    if version != 1:
+        raise ValueError(f"Timestamp format version {version} is not supported")
+    return _wire.timestamp_from_wire(state)
+
+
+register(
+    Timestamp, code=20, version=1, to_wire=_wire.timestamp_to_wire, from_wire=_timestamp_from_wire
+)
+register(VectorClock, code=21, version=1, to_wire=_vector_to_wire, from_wire=_vector_from_wire)
