@@ -69,14 +69,14 @@ def elements_to_wire(elements: Iterable[Any]) -> list[Any]:
 
 #: wire types that need work to become elements; everything else msgpack yields (str,
 #: bytes, int, bool, None) is already a valid element
-_RAW_ELEMENT_TYPES = (list, float, dict)
+_RAW_ELEMENT_TYPES = frozenset({list, float, dict})
 
 
 def element_list_from_wire(data: list[Any]) -> list[Any]:
     """Rebuild many elements at once (fast when most are plain scalars)."""
-    if any(type(item) in _RAW_ELEMENT_TYPES for item in data):
-        return [element_from_wire(item) for item in data]
-    return data
+    if _RAW_ELEMENT_TYPES.isdisjoint(map(type, data)):
+        return data
+    return [element_from_wire(item) for item in data]
 
 
 def elements_from_wire(data: Any) -> set[Any]:
