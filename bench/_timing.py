@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["median_seconds", "report"]
+__all__ = ["median_seconds", "report", "report_size"]
 
 
 def median_seconds(
@@ -32,6 +32,17 @@ def report(name: str, measured: float, floor: float, *, goal: float | None = Non
     )
     line = (
         f"{name:<58} {measured * 1e3:10.3f} ms  floor {floor * 1e3:9.3f} ms  {ratio:7.2f}x{verdict}"
+    )
+    print(line, flush=True)
+    return line
+
+
+def report_size(name: str, measured: float, floor: float, unit: str, *, goal: float) -> str:
+    """One line comparing two sizes (bytes, MB, ...) with a verdict against ``goal``."""
+    ratio = measured / floor
+    verdict = ("PASS" if ratio <= goal else "MISS") + f" (goal <= {goal:g}x)"
+    line = (
+        f"{name:<58} {measured:10.2f} {unit}  floor {floor:9.2f} {unit}  {ratio:7.2f}x  {verdict}"
     )
     print(line, flush=True)
     return line

@@ -12,10 +12,10 @@ from pathlib import Path
 # the repository root first, so the package is imported, not a script beside this one
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import msgpack  # noqa: E402
-from _timing import median_seconds, report  # noqa: E402
+import msgpack
+from _timing import median_seconds, report, report_size
 
-import crdts  # noqa: E402
+import crdts
 
 N = 100_000
 
@@ -35,13 +35,7 @@ def case(name: str, obj: object, plain: object) -> None:
         median_seconds(lambda: msgpack.unpackb(packed_plain)),
         goal=10,
     )
-    ratio = len(encoded) / len(packed_plain)
-    verdict = "PASS" if ratio <= 1.5 else "MISS"
-    print(
-        f"{name + ': encoded size vs plain':<58} {len(encoded):10d} B   plain {len(packed_plain):9d} B"
-        f"  {ratio:7.2f}x  {verdict} (goal <= 1.5x)",
-        flush=True,
-    )
+    report_size(f"{name}: encoded size vs plain", len(encoded), len(packed_plain), "B", goal=1.5)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ invariant check, encodes again and reads its value) — whatever bytes it is giv
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import msgpack
@@ -20,6 +21,8 @@ from crdts import CRDTError, DecodeError, decode, encode
 from tests.registry import TYPES, TypeSpec, programs
 
 per_type = pytest.mark.parametrize("spec", TYPES, ids=repr)
+#: CRDTKIT_FUZZ_EXAMPLES=100000 runs a long fuzz outside CI
+FUZZ_EXAMPLES = int(os.environ.get("CRDTKIT_FUZZ_EXAMPLES", "100"))
 
 
 def assert_valid(obj: Any) -> None:
@@ -82,6 +85,18 @@ def test_elements_and_values_keep_their_exact_types() -> None:
     assert decode(encode(r)).values == ({"list": [1, (2, 3)], "tuple": (4, [5])},)
 
 
+def test_floats_keep_their_exact_bits() -> None:
+    import math
+    import struct
+
+    values = [0.1, -0.0, math.inf, -math.inf, 5e-324, 1.7976931348623157e308]
+    s = crdts.GSet(replica="a")
+    for value in values:
+        _ = s.add(value)
+    bits = {struct.pack(">d", value) for value in decode(encode(s))}
+    assert bits == {struct.pack(">d", value) for value in values}
+
+
 def test_clock_values_round_trip() -> None:
     for value in [Timestamp(5, 2, "a"), VectorClock({"a": 3, "b": 1}), VectorClock()]:
         assert decode(encode(value)) == value
@@ -114,6 +129,7 @@ def test_every_truncation_and_trailing_garbage_is_refused(data: bytes) -> None:
         decode(data + b"\x00")
 
 
+@settings(max_examples=FUZZ_EXAMPLES)
 @given(st.binary(max_size=200))
 def test_random_bytes_never_raise_anything_but_decode_error(data: bytes) -> None:
     try:
@@ -136,7 +152,18 @@ def test_random_bytes_never_raise_anything_but_decode_error(data: bytes) -> None
         msgpack.packb([msgpack.ExtType(8, msgpack.packb([1, [[], [[], []]]]))]),
         msgpack.packb(msgpack.ExtType(8, msgpack.packb([1, [[], [[], []]], 0]))),
         msgpack.packb(msgpack.ExtType(8, b"\xc1")),  # reserved byte
-        msgpack.packb(msgpack.ExtType(8, msgpack.packb([1, [], ]) + b"x")),
+        msgpack.packb(
+            msgpack.ExtType(
+                8,
+                msgpack.packb(
+                    [
+                        1,
+                        [],
+                    ]
+                )
+                + b"x",
+            )
+        ),
         b"",
     ],
 )
@@ -173,8 +200,9 @@ MSGPACK_VALUES = st.recursive(
     | st.floats()
     | st.text(max_size=4)
     | st.binary(max_size=4),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=3), children, max_size=2),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=2)
+    ),
     max_leaves=6,
 )
 
@@ -196,7 +224,7 @@ def _replace(value: Any, path: tuple[int, ...], new: Any) -> Any:
 
 
 @per_type
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=FUZZ_EXAMPLES)
 @given(data=st.data())
 def test_structurally_mutated_payloads_decode_to_valid_objects_or_fail_cleanly(
     spec: TypeSpec, data: st.DataObject
