@@ -115,9 +115,14 @@ class CRDT(ABC):
         self._merge(other)
 
     def __or__(self, other: Self) -> Self:
+        """``a | b``: a new, read-only (unbound) state holding the join of both.
+
+        It is unbound so that it can never write as ``a``'s replica behind ``a``'s back;
+        ``(a | b).copy(replica="c")`` forks a writer from it.
+        """
         if type(other) is not type(self):
             return NotImplemented
-        result = self.copy()
+        result = self.copy(replica=None)
         result.merge(other)
         return result
 

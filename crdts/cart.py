@@ -61,8 +61,17 @@ class Cart(ORMap, type_code=15):
         return type(self)()
 
     def add(self, item: Hashable, quantity: int = 1) -> Self:
-        """Add ``quantity`` (> 0) of ``item``; return the delta."""
+        """Add ``quantity`` (> 0) of ``item``; return the delta.
+
+        An item the cart hides (its quantity fell to zero or below through concurrent
+        removals) starts again from nothing: the add resets what is left of it here.
+        """
         amount = _quantity(quantity)
+        hidden = self._entries.get(item)
+        if hidden is not None and hidden.value <= 0:
+            delta = super().discard(item)
+            delta.merge(self.update(item, lambda counter: counter.increment(amount)))
+            return delta
         return self.update(item, lambda counter: counter.increment(amount))
 
     def remove(self, item: Hashable, quantity: int | None = None) -> Self:

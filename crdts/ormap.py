@@ -15,6 +15,7 @@ import msgpack
 from crdts import _wire
 from crdts._causal import CausalContext, CausalCRDT, Dot
 from crdts._values import check_element
+from crdts.errors import DotConflictError
 
 __all__ = ["ORMap"]
 
@@ -187,6 +188,26 @@ class ORMap(CausalCRDT, type_code=13):
                     plans.append((key, my_value, plan, False))
         return plans
 
+    def _merge(self, other: Self) -> None:
+        plan = self._plan(other, self._ctx, other._ctx)
+        # a dot this merge retires from one key but the other side holds live under another
+        # key names two different events: two writers shared a replica id
+        retired = set(_retired_dots(plan))
+        if retired:
+            for key, value in other._entries.items():
+                for dot in value._live_dots():
+                    if dot in retired:
+                        mine = f"key {self._key_of(dot)!r}"
+                        raise DotConflictError(dot, mine, f"key {key!r}")
+        self._apply(plan)
+        self._ctx.join(other._ctx)
+
+    def _key_of(self, dot: Dot) -> Any:
+        for key, value in self._entries.items():
+            if dot in set(value._live_dots()):
+                return key
+        return None
+
     def _apply(self, plans: Any) -> None:
         for key, target, plan, is_new in plans:
             target._apply(plan)
@@ -305,6 +326,17 @@ def _prototype_of(value_type: Any) -> CausalCRDT:
         f"ORMap(value_type) takes a causal CRDT class or an ORMap template such as "
         f"ORMap(ORSet), not {value_type!r}"
     )
+
+
+def _retired_dots(plan: Any) -> Iterator[Dot]:
+    """The dots a map join plan removes (recursively through nested maps)."""
+    for _, target, nested, _ in plan:
+        if isinstance(target, ORMap):
+            yield from _retired_dots(nested)
+        else:
+            for replica, counters in nested.removes.items():
+                for counter in counters:
+                    yield replica, counter
 
 
 _MAX_NESTING = 32

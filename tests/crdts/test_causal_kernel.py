@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -154,6 +155,24 @@ def test_a_shared_replica_id_inside_a_map_is_caught() -> None:
     with pytest.raises(DotConflictError):
         a.merge(b)
     assert a == before
+
+
+@pytest.mark.parametrize("make", [lambda: ORMap(ORSet, replica="a"), lambda: Cart(replica="a")])
+def test_a_shared_replica_id_across_map_keys_is_caught(make: Any) -> None:
+    """Regression (found while writing docs/concepts.md): the same dot live under two keys
+    made both entries vanish silently instead of raising."""
+    first, second = make(), make()
+    if isinstance(first, Cart):
+        _ = first.add("x")
+        _ = second.add("y")
+    else:
+        _ = first.update("k1", lambda s: s.add("x"))
+        _ = second.update("k2", lambda s: s.add("x"))
+    before = first.copy()
+    with pytest.raises(DotConflictError) as caught:
+        first.merge(second)
+    assert caught.value.dot == ("a", 1)
+    assert first == before and first.value == before.value
 
 
 def test_merge_of_permuted_states_is_identical_including_metadata() -> None:

@@ -355,3 +355,31 @@ def test_cart_a_partial_removal_concurrent_with_a_reset_hides_the_item() -> None
     sync(phone, laptop)
     assert phone.items == laptop.items == {}
     assert phone == laptop
+
+
+def test_cart_an_add_after_a_hidden_negative_quantity_counts_in_full() -> None:
+    """Regression (found while writing docs/concepts.md): a partial removal concurrent with
+    a full one left -1 behind, which then swallowed the next add."""
+    phone = Cart(replica="phone")
+    laptop = phone.copy(replica="laptop")
+    laptop.merge(phone.add("book", 3))
+    partial, full = laptop.remove("book", 1), phone.remove("book")
+    phone.merge(partial)
+    laptop.merge(full)
+    assert phone.items == laptop.items == {}
+    delta = phone.add("book", 1)
+    assert phone.items == {"book": 1}
+    laptop.merge(delta)
+    assert laptop.items == {"book": 1} and laptop == phone
+
+
+def test_or_gives_a_read_only_join_that_cannot_write_as_either_side() -> None:
+    a, b = ORSet(replica="a"), ORSet(replica="b")
+    _ = a.add("x")
+    joined = a | b
+    assert joined.replica is None and joined.value == {"x"}
+    forked = joined.copy(replica="c")
+    _ = forked.add("y")
+    _ = a.add("z")
+    a.merge(forked)  # no dot was minted twice
+    assert a.value == {"x", "y", "z"}
