@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import Any, Self
 
-from crdts import _wire
 from crdts.causal_counter import CausalCounter
 from crdts.ormap import ORMap
 
@@ -134,14 +133,8 @@ class Cart(ORMap, type_code=15):
     def _spec(self) -> Any:
         return (type(self),)
 
-    def _to_wire(self) -> Any:
-        return [self._content_to_wire(), _wire.context_to_wire(self._ctx)]
+    _wire_spec = False
 
     @classmethod
-    def _from_wire(cls, data: Any) -> Self:
-        if type(data) is not list or len(data) != 2:
-            raise ValueError(f"a Cart is [entries, context], not {data!r}")
-        result = cls()
-        _wire.context_from_wire(data[1], result._ctx)
-        result._content_from_wire(data[0])
-        return result
+    def _fixed(cls) -> Self:
+        return cls()

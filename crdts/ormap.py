@@ -286,21 +286,28 @@ class ORMap(CausalCRDT, type_code=13):
         if seen != len(set(self._live_dots())):
             raise ValueError("a dot is live under two map keys")
 
+    #: Whether the value type travels in the payload (a Cart's is fixed, so it does not).
+    _wire_spec: bool = True
+
     def _to_wire(self) -> Any:
-        return [
-            _spec_to_wire(self._prototype),
-            self._content_to_wire(),
-            _wire.context_to_wire(self._ctx),
-        ]
+        state = [self._content_to_wire(), _wire.context_to_wire(self._ctx)]
+        return [_spec_to_wire(self._prototype), *state] if self._wire_spec else state
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        if type(data) is not list or len(data) != 3:
-            raise ValueError(f"an ORMap is [value type, entries, context], not {data!r}")
-        result = cls(_spec_from_wire(data[0]))
-        _wire.context_from_wire(data[2], result._ctx)
-        result._content_from_wire(data[1])
+        width = 3 if cls._wire_spec else 2
+        if type(data) is not list or len(data) != width:
+            shape = "[value type, entries, context]" if cls._wire_spec else "[entries, context]"
+            raise ValueError(f"a {cls.__name__} is {shape}, not {data!r}")
+        result = cls(_spec_from_wire(data[0])) if cls._wire_spec else cls._fixed()
+        _wire.context_from_wire(data[-1], result._ctx)
+        result._content_from_wire(data[-2])
         return result
+
+    @classmethod
+    def _fixed(cls) -> Self:
+        """An empty instance of a map type whose value type is fixed (see ``_wire_spec``)."""
+        raise TypeError(f"{cls.__name__} needs a value type")
 
     def __repr__(self) -> str:
         return (

@@ -3,10 +3,8 @@ decrement pitfall of a max-merged counter, the wire hooks and the lattice laws."
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -309,46 +307,7 @@ def test_the_merged_value_is_every_increment_minus_every_decrement(
     assert merged(*replicas.values()).value == expected
 
 
-@given(counter_types, operations, st.randoms(use_true_random=False))
-def test_deltas_merged_in_any_order_and_duplicated_reproduce_the_state(
-    counter_type: type[Counter], ops: list[tuple[str, str, Any]], rng: random.Random
-) -> None:
-    replicas, deltas = run(counter_type, ops)
-    shuffled = deltas + rng.sample(deltas, k=len(deltas) // 2)
-    rng.shuffle(shuffled)
-    peer = counter_type(replica="p")
-    for delta in shuffled:
-        delta._check()
-        peer.merge(delta)
-        peer._check()
-    assert peer == merged(*replicas.values())
-
-
-@given(counter_types, operations)
-def test_merge_is_commutative_associative_idempotent_and_inflationary(
-    counter_type: type[Counter], ops: list[tuple[str, str, Any]]
-) -> None:
-    replicas, _ = run(counter_type, ops)
-    a, b, c = replicas.values()
-    assert merged(a, b) == merged(b, a)
-    assert merged(merged(a, b), c) == merged(a, merged(b, c))
-    assert merged(a, a) == a
-    assert a.leq(merged(a, b)) and b.leq(merged(a, b))
-
-
 # -- wire hooks ------------------------------------------------------------------------------
-
-
-@given(counter_types, operations, st.booleans())
-def test_the_wire_structure_round_trips_through_msgpack(
-    counter_type: type[Counter], ops: list[tuple[str, str, Any]], use_list: bool
-) -> None:
-    for state in run(counter_type, ops)[0].values():
-        data = msgpack.unpackb(msgpack.packb(state._to_wire()), use_list=use_list)
-        decoded = counter_type._from_wire(data)
-        decoded._check()
-        assert decoded == state and decoded.replica is None
-        assert decoded._to_wire() == state._to_wire()
 
 
 def test_equal_counters_built_in_different_orders_have_equal_wire_structures() -> None:

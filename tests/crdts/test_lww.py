@@ -5,7 +5,6 @@ deltas, wire hooks and the lattice laws."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -541,35 +540,6 @@ def run(lww_type: Any, options: dict[str, Any], ops: list[Any]) -> tuple[Any, li
     return replicas, deltas
 
 
-@given(histories, st.randoms(use_true_random=False))
-def test_deltas_merged_in_any_order_and_duplicated_reproduce_the_state(
-    history: tuple[Any, dict[str, Any], list[Any]], rng: random.Random
-) -> None:
-    lww_type, options, ops = history
-    replicas, deltas = run(lww_type, options, ops)
-    shuffled = deltas + rng.sample(deltas, k=len(deltas) // 2)
-    rng.shuffle(shuffled)
-    peer, _ = bound(lww_type, "p", time=2, **options)
-    for delta in shuffled:
-        delta._check()
-        peer.merge(delta)
-        peer._check()
-    assert peer == merged(*replicas.values())
-
-
-@given(histories)
-def test_merge_is_commutative_associative_idempotent_and_inflationary(
-    history: tuple[Any, dict[str, Any], list[Any]],
-) -> None:
-    replicas, _ = run(*history)
-    a, b, c = replicas.values()
-    assert merged(a, b) == merged(b, a)
-    assert merged(a, b)._to_wire() == merged(b, a)._to_wire()
-    assert merged(merged(a, b), c) == merged(a, merged(b, c))
-    assert merged(a, a) == a
-    assert a.leq(merged(a, b)) and b.leq(merged(a, b))
-
-
 @given(histories)
 def test_merging_into_a_bound_replica_gives_the_same_state_as_an_unbound_merge(
     history: tuple[Any, dict[str, Any], list[Any]],
@@ -583,21 +553,6 @@ def test_merging_into_a_bound_replica_gives_the_same_state_as_an_unbound_merge(
 
 
 # -- wire hooks ------------------------------------------------------------------------------
-
-
-@given(histories, st.booleans())
-def test_the_wire_structure_round_trips_through_msgpack(
-    history: tuple[Any, dict[str, Any], list[Any]], use_list: bool
-) -> None:
-    lww_type = history[0]
-    for state in run(*history)[0].values():
-        data = msgpack.unpackb(msgpack.packb(state._to_wire()), use_list=use_list)
-        decoded = lww_type._from_wire(data)
-        decoded._check()
-        assert decoded == state and decoded.replica is None and decoded.clock is None
-        assert decoded._to_wire() == state._to_wire()
-        if lww_type is LWWRegister:
-            assert type(decoded.value) is type(state.value)
 
 
 def test_register_values_keep_tuples_lists_and_dicts_apart_on_the_wire() -> None:
