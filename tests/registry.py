@@ -1,7 +1,8 @@
 """Every built-in merge type, with a factory and the operations a test program may run.
 
 The generic law, delta and permutation tests iterate over :data:`TYPES`, so adding a type
-here puts it under every generic test at once.
+here puts it under every generic test at once. The operations themselves live in
+:mod:`merge.testing` (``mutators``), where users' tests get them too.
 """
 
 from __future__ import annotations
@@ -14,73 +15,9 @@ from hypothesis import strategies as st
 
 import crdts
 from clocks import HLC
+from merge.testing import ManualTime, Op, mutators
 
-ELEMENTS = st.sampled_from(["a", "b", "c", 1, (2, "x"), b"z"])
-KEYS = st.sampled_from(["k1", "k2", "k3"])
-VALUES = st.one_of(ELEMENTS, st.lists(st.integers(0, 3), max_size=2))
-AMOUNTS = st.integers(0, 5)
-
-
-class ManualTime:
-    """A physical clock for HLCs that tests move by hand (starts at 1_000 ms)."""
-
-    def __init__(self, start: int = 1_000) -> None:
-        self.time = start
-
-    def __call__(self) -> int:
-        return self.time
-
-
-@dataclass(frozen=True)
-class Op:
-    """One mutator call: ``name`` and a strategy for its arguments."""
-
-    name: str
-    args: st.SearchStrategy[tuple[Any, ...]]
-
-    def apply(self, state: Any, args: tuple[Any, ...]) -> Any | None:
-        """Run the mutator; a precondition failure (KeyError, ValueError) is a no-op."""
-        try:
-            return getattr(state, self.name)(*args)
-        except (KeyError, ValueError):
-            return None
-
-
-def _one(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any, ...]]:
-    return strategy.map(lambda value: (value,))
-
-
-_NONE: st.SearchStrategy[tuple[Any, ...]] = st.just(())
-
-
-def _nested(name: str, ops: list[Op]) -> st.SearchStrategy[tuple[Any, ...]]:
-    """Arguments for ``ORMap.update(key, fn)`` where ``fn`` runs one nested op."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> tuple[Any, ...]:
-        key = draw(KEYS)
-        op = draw(st.sampled_from(ops))
-        args = draw(op.args)
-
-        def fn(nested: Any) -> Any:
-            return op.apply(nested, args)
-
-        fn.__qualname__ = f"{op.name}{args!r}"
-        return (key, fn)
-
-    return build()
-
-
-SET_OPS = [
-    Op("add", _one(ELEMENTS)),
-    Op("remove", _one(ELEMENTS)),
-    Op("discard", _one(ELEMENTS)),
-    Op("clear", _NONE),
-]
-COUNTER_OPS = [Op("increment", _one(AMOUNTS)), Op("decrement", _one(AMOUNTS))]
-MV_OPS = [Op("assign", _one(VALUES))]
-FLAG_OPS = [Op("enable", _NONE), Op("disable", _NONE)]
-MAP_KEY_OPS = [Op("remove", _one(KEYS)), Op("discard", _one(KEYS))]
+__all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "programs"]
 
 
 @dataclass(frozen=True)
@@ -113,82 +50,37 @@ def _map_of(value_type: Any) -> Callable[[str | None, ManualTime], Any]:
 
 
 TYPES: list[TypeSpec] = [
-    TypeSpec("ORSet", _plain(crdts.ORSet), SET_OPS),
-    TypeSpec("RWORSet", _plain(crdts.RWORSet), SET_OPS),
-    TypeSpec("MVRegister", _plain(crdts.MVRegister), MV_OPS),
-    TypeSpec("EWFlag", _plain(crdts.EWFlag), FLAG_OPS),
-    TypeSpec("DWFlag", _plain(crdts.DWFlag), FLAG_OPS),
-    TypeSpec("CausalCounter", _plain(crdts.CausalCounter), COUNTER_OPS),
-    TypeSpec(
-        "ORMap[ORSet]",
-        _map_of(crdts.ORSet),
-        [Op("update", _nested("set", SET_OPS)), *MAP_KEY_OPS],
-    ),
+    TypeSpec("ORSet", _plain(crdts.ORSet), mutators(crdts.ORSet)),
+    TypeSpec("RWORSet", _plain(crdts.RWORSet), mutators(crdts.RWORSet)),
+    TypeSpec("MVRegister", _plain(crdts.MVRegister), mutators(crdts.MVRegister)),
+    TypeSpec("EWFlag", _plain(crdts.EWFlag), mutators(crdts.EWFlag)),
+    TypeSpec("DWFlag", _plain(crdts.DWFlag), mutators(crdts.DWFlag)),
+    TypeSpec("CausalCounter", _plain(crdts.CausalCounter), mutators(crdts.CausalCounter)),
+    TypeSpec("ORMap[ORSet]", _map_of(crdts.ORSet), mutators(crdts.ORMap(crdts.ORSet))),
     TypeSpec(
         "ORMap[CausalCounter]",
         _map_of(crdts.CausalCounter),
-        [Op("update", _nested("counter", COUNTER_OPS)), *MAP_KEY_OPS],
+        mutators(crdts.ORMap(crdts.CausalCounter)),
     ),
     TypeSpec(
         "ORMap[ORMap[MVRegister]]",
         _map_of(crdts.ORMap(crdts.MVRegister)),
-        [
-            Op(
-                "update",
-                _nested(
-                    "map", [Op("update", _nested("register", MV_OPS)), Op("discard", _one(KEYS))]
-                ),
-            ),
-            *MAP_KEY_OPS,
-        ],
+        mutators(crdts.ORMap(crdts.ORMap(crdts.MVRegister))),
     ),
+    TypeSpec("Cart", _plain(crdts.Cart), mutators(crdts.Cart)),
+    TypeSpec("GCounter", _plain(crdts.GCounter), mutators(crdts.GCounter)),
+    TypeSpec("PNCounter", _plain(crdts.PNCounter), mutators(crdts.PNCounter)),
+    TypeSpec("GSet", _plain(crdts.GSet), mutators(crdts.GSet)),
+    TypeSpec("TwoPSet", _plain(crdts.TwoPSet), mutators(crdts.TwoPSet)),
+    TypeSpec("LWWRegister", _clocked(crdts.LWWRegister), mutators(crdts.LWWRegister)),
+    TypeSpec("LWWElementSet", _clocked(crdts.LWWElementSet), mutators(crdts.LWWElementSet)),
+    TypeSpec("LWWMap", _clocked(crdts.LWWMap), mutators(crdts.LWWMap)),
     TypeSpec(
-        "Cart",
-        _plain(crdts.Cart),
-        [
-            Op("add", st.tuples(ELEMENTS, st.integers(1, 4))),
-            Op("remove", st.tuples(ELEMENTS, st.none() | st.integers(1, 4))),
-            Op("discard", _one(ELEMENTS)),
-        ],
+        "LWWElementSet[remove-bias]",
+        _clocked(crdts.LWWElementSet, bias="remove"),
+        mutators(crdts.LWWElementSet),
     ),
 ]
-
-# the plain lattices, once they exist
-_LATTICES: list[tuple[str, str, Callable[[type], Any], list[Op]]] = [
-    ("GCounter", "GCounter", _plain, [Op("increment", _one(AMOUNTS))]),
-    ("PNCounter", "PNCounter", _plain, COUNTER_OPS),
-    ("GSet", "GSet", _plain, [Op("add", _one(ELEMENTS))]),
-    (
-        "TwoPSet",
-        "TwoPSet",
-        _plain,
-        [Op("add", _one(ELEMENTS)), Op("remove", _one(ELEMENTS)), Op("discard", _one(ELEMENTS))],
-    ),
-    ("LWWRegister", "LWWRegister", _clocked, [Op("assign", _one(VALUES))]),
-    (
-        "LWWElementSet",
-        "LWWElementSet",
-        _clocked,
-        [Op("add", _one(ELEMENTS)), Op("remove", _one(ELEMENTS))],
-    ),
-    (
-        "LWWMap",
-        "LWWMap",
-        _clocked,
-        [Op("set", st.tuples(KEYS, VALUES)), Op("remove", _one(KEYS))],
-    ),
-]
-for _name, _attr, _factory, _ops in _LATTICES:
-    if hasattr(crdts, _attr):
-        TYPES.append(TypeSpec(_name, _factory(getattr(crdts, _attr)), _ops))
-if hasattr(crdts, "LWWElementSet"):
-    TYPES.append(
-        TypeSpec(
-            "LWWElementSet[remove-bias]",
-            _clocked(crdts.LWWElementSet, bias="remove"),
-            [Op("add", _one(ELEMENTS)), Op("remove", _one(ELEMENTS))],
-        )
-    )
 
 
 @dataclass
