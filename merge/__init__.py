@@ -3,6 +3,8 @@
 * :class:`Siblings` keeps the concurrent versions of one key as Dynamo and Riak do, on
   dotted version vectors; :mod:`merge.resolvers` holds ready-made functions that collapse
   siblings (or an ``MVRegister``'s values) into one.
+* :class:`Network` (from :mod:`merge.harness`) simulates replicas exchanging encoded
+  deltas or states over a deterministic, faulty network; the ``crdtkit`` command drives it.
 * :mod:`merge.laws` checks that a merge function, or a whole CRDT, obeys the lattice laws;
   :mod:`merge.testing` has Hypothesis strategies for every built-in type, convergence checks
   under any delivery order, and a state machine to subclass for your own types. Both need
@@ -21,6 +23,7 @@ Examples:
 """
 
 from merge import resolvers as resolvers
+from merge.harness import Faults, Network
 from merge.siblings import Siblings
 
-__all__ = ["Siblings"]
+__all__ = ["Faults", "Network", "Siblings"]
