@@ -451,10 +451,11 @@ def _progress_bar(options: argparse.Namespace, total: int) -> Any:
 
 
 def _run_simulate(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if options.plot and importlib.util.find_spec("matplotlib") is None:
-        parser.error("--plot needs matplotlib: pip install 'crdtkit[plot]'")
+    # the argument's own mistake first: it is wrong whatever is installed
     if options.plot and not options.plot.lower().endswith(".png"):
         parser.error(f"--plot writes a PNG; name the file FILE.png, not {options.plot!r}")
+    if options.plot and importlib.util.find_spec("matplotlib") is None:
+        parser.error("--plot needs matplotlib: pip install 'crdtkit[plot]'")
     plan = _plan(options, [f"r{index}" for index in range(options.replicas)])
     bar = _progress_bar(options, plan.last_fault_step)
 
