@@ -17,7 +17,7 @@ import crdts
 from clocks import HLC
 from merge.testing import ManualTime, Op, mutators
 
-__all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "programs"]
+__all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,13 @@ def programs(draw: st.DrawFn, spec: TypeSpec, *, replicas: int = 3, max_steps: i
         else:
             time.time += draw(st.integers(0, 3))
     return Run(spec, time, states, deltas)
+
+
+def merged(*states: Any) -> Any:
+    """The join of ``states``, as a new unbound instance whose invariants have been checked
+    (so no clock observes anything)."""
+    result = states[0].copy(replica=None)
+    for state in states[1:]:
+        result.merge(state)
+    result._check()
+    return result

@@ -12,18 +12,10 @@ from hypothesis import strategies as st
 from crdts.errors import UnboundReplicaError
 from crdts.gcounter import GCounter
 from crdts.pncounter import PNCounter
+from tests.registry import merged
 
 REPLICAS = ("a", "b", "c")
 Counter = GCounter | PNCounter
-
-
-def merged(*states: Any) -> Any:
-    """The join of ``states``, as a new unbound instance."""
-    result = states[0].copy(replica=None)
-    for state in states[1:]:
-        result.merge(state)
-    result._check()
-    return result
 
 
 # -- GCounter --------------------------------------------------------------------------------

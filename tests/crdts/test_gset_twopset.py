@@ -13,19 +13,11 @@ from hypothesis import strategies as st
 from crdts.errors import UnboundReplicaError
 from crdts.gset import GSet
 from crdts.twopset import TwoPSet
+from tests.registry import merged
 
 REPLICAS = ("a", "b", "c")
 ELEMENTS = ("x", "y", ("t", 1), 2, b"z", None)
 SetType = GSet | TwoPSet
-
-
-def merged(*states: Any) -> Any:
-    """The join of ``states``, as a new unbound instance."""
-    result = states[0].copy(replica=None)
-    for state in states[1:]:
-        result.merge(state)
-    result._check()
-    return result
 
 
 # -- GSet ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from clocks import HLC, ClockDriftError, Timestamp
 from crdts.errors import UnboundReplicaError
 from crdts.lww import LWWElementSet, LWWMap, LWWRegister
+from tests.registry import merged
 
 REPLICAS = ("a", "b", "c")
 LWWType = LWWRegister | LWWElementSet | LWWMap
@@ -37,15 +38,6 @@ def bound(
     """A replica whose HLC reads a manual physical clock starting at ``time``."""
     physical = ManualClock(time)
     return lww_type(replica=replica, clock=HLC(replica, now=physical), **options), physical
-
-
-def merged(*states: Any) -> Any:
-    """The join of ``states``, as a new unbound instance (no clock observes anything)."""
-    result = states[0].copy(replica=None)
-    for state in states[1:]:
-        result.merge(state)
-    result._check()
-    return result
 
 
 def both_ways(a: Any, b: Any) -> tuple[Any, Any]:
