@@ -51,7 +51,8 @@ class CRDT(ABC):
         CRDT._registry[type_code] = cls
 
     def __init__(self, *, replica: str | None = None) -> None:
-        self._replica = check_replica(replica)
+        # deltas are built unbound on every mutation: skip the call for them
+        self._replica = None if replica is None else check_replica(replica)
 
     # -- replica binding -------------------------------------------------------------------
 

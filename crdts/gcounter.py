@@ -19,6 +19,8 @@ _MAX_TOTAL = 2**64 - 1
 
 def _check_amount(by: object, verb: str, instead: str) -> int:
     """Return ``by`` as a plain int if it is a valid amount to ``verb`` by, else raise."""
+    if type(by) is int and by >= 0:  # the common case, checked cheaply
+        return by
     if isinstance(by, bool) or not isinstance(by, int):
         raise TypeError(f"{verb} by an int, not {type(by).__name__} {by!r}")
     if by < 0:
