@@ -256,6 +256,8 @@ class HLC:
 
         Raises:
             TypeError: ``remote`` is not a ``Timestamp`` with ``int`` wall and logical parts.
+            ValueError: ``remote.wall`` is negative or ``remote.logical`` is outside
+                [0, 0xFFFF] (the clock is unchanged).
             ClockDriftError: ``max_offset`` is set and ``remote.wall`` is more than
                 ``max_offset`` ahead of physical time; the clock is left unchanged.
 
@@ -277,6 +279,11 @@ class HLC:
         remote_wall, remote_logical = remote.wall, remote.logical
         if type(remote_wall) is not int or type(remote_logical) is not int:
             raise TypeError(f"remote wall and logical must be ints, got {remote!r}")
+        if remote_wall < 0 or not 0 <= remote_logical <= _LOGICAL_MAX:
+            raise ValueError(
+                f"remote {remote!r} is out of range: wall must be >= 0 and logical in "
+                f"[0, {_LOGICAL_MAX}]"
+            )
         physical = self._clock()
         max_offset = self._max_offset
         if max_offset is not None and remote_wall - physical > max_offset:

@@ -33,10 +33,19 @@ def _check_scalar(value: Any, what: str) -> bool:
     return False
 
 
-def check_element(element: Any, what: str = "element") -> Any:
+#: how deeply tuples, lists and dicts may nest inside one value
+MAX_DEPTH = 32
+
+
+def _too_deep(what: str) -> ValueError:
+    return ValueError(f"{what} nests deeper than {MAX_DEPTH} levels")
+
+
+def check_element(element: Any, what: str = "element", _depth: int = 0) -> Any:
     """Return ``element`` if it may be a set element or map key, else raise.
 
-    Allowed: None, bool, int (64-bit range), float (not NaN), str, bytes and tuples of those.
+    Allowed: None, bool, int (64-bit range), float (not NaN), str, bytes and tuples of those,
+    nested at most :data:`MAX_DEPTH` deep.
 
     Raises:
         TypeError: for any other type.
@@ -45,8 +54,10 @@ def check_element(element: Any, what: str = "element") -> Any:
     if _check_scalar(element, what):
         return element
     if type(element) is tuple:
+        if _depth >= MAX_DEPTH:
+            raise _too_deep(what)
         for item in element:
-            check_element(item, what)
+            check_element(item, what, _depth + 1)
         return element
     raise TypeError(
         f"{what} {element!r} of type {type(element).__name__} is not supported; use None, "
@@ -54,22 +65,24 @@ def check_element(element: Any, what: str = "element") -> Any:
     )
 
 
-def check_value(value: Any, what: str = "register value") -> Any:
+def check_value(value: Any, what: str = "register value", _depth: int = 0) -> Any:
     """Return ``value`` if a register may hold it, else raise.
 
     Registers also accept lists and dicts with str keys, nested to any depth.
     """
     if _check_scalar(value, what):
         return value
-    if isinstance(value, (tuple, list)) and type(value) in (tuple, list):
+    if type(value) in (tuple, list, dict) and _depth >= MAX_DEPTH:
+        raise _too_deep(what)
+    if type(value) in (tuple, list):
         for item in value:
-            check_value(item, what)
+            check_value(item, what, _depth + 1)
         return value
     if type(value) is dict:
         for key, item in value.items():
             if type(key) is not str:
                 raise TypeError(f"{what}: dict keys must be str, not {type(key).__name__}")
-            check_value(item, what)
+            check_value(item, what, _depth + 1)
         return value
     raise TypeError(
         f"{what} {value!r} of type {type(value).__name__} is not supported; use None, bool, "

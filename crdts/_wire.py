@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 
 from clocks import Timestamp
-from crdts._values import check_element
+from crdts._values import MAX_DEPTH, check_element
 
 __all__ = [
     "check_timestamp",
@@ -148,16 +148,19 @@ def value_to_wire(value: Any) -> Any:
     return value
 
 
-def value_from_wire(data: Any) -> Any:
+def value_from_wire(data: Any, _depth: int = 0) -> Any:
     """Rebuild a value written by :func:`value_to_wire`; ValueError if malformed."""
     if type(data) in (list, tuple):
         if len(data) != 2 or type(data[1]) not in (list, tuple):
             raise ValueError(f"a register value container is [tag, items], not {data!r}")
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"a register value nests deeper than {MAX_DEPTH} levels")
         tag, items = data
+        inner = _depth + 1
         if type(tag) is int and tag == _TUPLE:
-            return tuple(value_from_wire(item) for item in items)
+            return tuple(value_from_wire(item, inner) for item in items)
         if type(tag) is int and tag == _LIST:
-            return [value_from_wire(item) for item in items]
+            return [value_from_wire(item, inner) for item in items]
         if type(tag) is int and tag == _DICT:
             result: dict[str, Any] = {}
             for pair in items:
@@ -165,7 +168,7 @@ def value_from_wire(data: Any) -> Any:
                     raise ValueError(f"a dict item is [str key, value], not {pair!r}")
                 if pair[0] in result:
                     raise ValueError(f"dict key {pair[0]!r} appears twice")
-                result[pair[0]] = value_from_wire(pair[1])
+                result[pair[0]] = value_from_wire(pair[1], inner)
             return result
         raise ValueError(f"unknown register value container tag {tag!r}")
     try:

@@ -18,8 +18,8 @@ __all__ = ["Cart"]
 def _quantity(quantity: Any) -> int:
     if type(quantity) is not int:
         raise TypeError(f"quantity must be an int, not {type(quantity).__name__}")
-    if quantity <= 0:
-        raise ValueError(f"quantity must be > 0, not {quantity}")
+    if not 0 < quantity < 2**63:
+        raise ValueError(f"quantity must be in [1, 2**63), not {quantity}")
     return quantity
 
 
@@ -31,9 +31,9 @@ class Cart(ORMap, type_code=15):
     observed, so a concurrent add survives with *its own* quantity and nothing else.
 
     Surprises:
-        * Removing part of a quantity is a decrement; if a concurrent full removal wipes
-          the adds it was taken from, the decrement survives alone and the item's quantity
-          drops to zero or below — such items are hidden from ``items``.
+        * Removing part of a quantity records what is left as a new fact: if another
+          replica concurrently removes the item, the remainder survives (as a concurrent
+          add would).
         * ``remove(item)`` raises ``KeyError`` for an item this replica does not show.
 
     Examples:
@@ -91,7 +91,9 @@ class Cart(ORMap, type_code=15):
             raise ValueError(f"cannot remove {amount} of {item!r}: the cart holds {current}")
         if amount == current:
             return super().discard(item)
-        return self.update(item, lambda counter: counter.decrement(amount))
+        # retire the quantity observed here and record what is left as a fresh fact, so a
+        # concurrent removal cannot leave a bare decrement behind to eat later adds
+        return self.update(item, lambda counter: counter._reset_to(current - amount))
 
     @property
     def items(self) -> dict[Any, int]:

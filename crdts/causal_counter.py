@@ -13,11 +13,15 @@ from crdts._causal import CausalCRDT, DotFun
 __all__ = ["CausalCounter"]
 
 
+#: each update's amount travels as a signed 64-bit int
+_AMOUNT_LIMIT = 2**63
+
+
 def _amount(by: int) -> int:
     if type(by) is not int:
         raise TypeError(f"by must be an int, not {type(by).__name__}")
-    if by < 0:
-        raise ValueError(f"by must be >= 0, not {by}")
+    if not 0 <= by < _AMOUNT_LIMIT:
+        raise ValueError(f"by must be in [0, 2**63), not {by}")
     return by
 
 
@@ -72,6 +76,13 @@ class CausalCounter(CausalCRDT, type_code=12):
         for dot, amount in self._store.items():
             # every live dot carries a non-zero int amount
             assert type(amount) is int and amount != 0, (dot, amount)
+
+    def _reset_to(self, amount: int) -> CausalCounter:
+        """Retire every update observed here and record ``amount`` as one fresh update.
+
+        What a concurrent update added survives beside it (used by ``Cart.remove``).
+        """
+        return self._mutate(list(self._store.dots()), (_amount(amount),) if amount else ())
 
     @property
     def value(self) -> int:

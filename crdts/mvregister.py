@@ -62,7 +62,13 @@ class MVRegister(CausalCRDT, type_code=4):
         return self._mutate(list(self._store.dots()), (value,))
 
     def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> MVRegister:
-        """Assign ``fn(values)``: collapse the siblings into one value; return the delta."""
+        """Assign ``fn(values)``: collapse the siblings into one value; return the delta.
+
+        An empty register has nothing to resolve: ``fn`` is not called and the delta is
+        empty (as with ``merge.Siblings.resolve``).
+        """
+        if not self._store:
+            return self._mutate()
         return self.assign(fn(self.values))
 
     @property

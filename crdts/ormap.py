@@ -40,7 +40,11 @@ class ORMap(CausalCRDT, type_code=13):
           update's effect (the filesystem analogy: deleting a folder while someone adds a
           file to it leaves the folder with just the new file).
         * ``fn``'s changes are shipped even if ``fn`` returns something else: the returned
-          delta is the join of everything ``fn`` did.
+          delta is the join of everything ``fn`` did. If ``fn`` raises, nothing it did is
+          kept.
+        * A key stays while its nested *state* holds dots, even if its value reads as empty:
+          an ``RWORSet`` whose elements were all removed keeps its remove tokens, a
+          ``CausalCounter`` can sum to 0, a ``DWFlag`` can read False.
 
     Examples:
         >>> from crdts import ORMap, ORSet
@@ -52,8 +56,9 @@ class ORMap(CausalCRDT, type_code=13):
         >>> a.merge(b); a.value == {"fruit": frozenset({"pear"})}
         True
 
-    Merge cost: O(k + d) for k keys here and d dots in the other state. State size: O(k)
-    plus the nested states' dots and one shared causal context.
+    Merge cost: O(k + d) for k keys here and d dots in the other state; ``update`` costs
+    O(size of the value under its key) plus ``fn``. State size: O(k) plus the nested states'
+    dots and one shared causal context.
     """
 
     __slots__ = ("_entries", "_prototype")
@@ -101,26 +106,50 @@ class ORMap(CausalCRDT, type_code=13):
         and calls its mutators. Everything it changes is in the returned delta.
         """
         check_element(key, "key")
-        self._writer()
+        replica = self._writer()
         value = self._entries.get(key)
-        is_new = value is None
+        saved = None if value is None else value._copy_with(self._ctx)
         if value is None:
             value = self._new_value()
+        # fn may only add this replica's fresh dots to the context: remember where they start
+        top, cloud = self._ctx.covered(replica)
+        cloud = None if cloud is None else set(cloud)
         recorder = value._empty()
         value._recorder = recorder
         try:
             fn(value)
+        except BaseException:
+            self._restore(key, saved, replica, top, cloud)
+            raise
         finally:
             value._recorder = None
-            if value._is_empty():
-                self._entries.pop(key, None)
-            elif is_new:
-                self._entries[key] = value
+        if value._is_empty():
+            self._entries.pop(key, None)
+        elif saved is None:
+            self._entries[key] = value
         delta = self._empty()
         delta._ctx = recorder._ctx
         if not recorder._is_empty():
             delta._entries[key] = recorder
         return self._emit(delta)
+
+    def _restore(
+        self, key: Any, saved: CausalCRDT | None, replica: str, top: int, cloud: set[int] | None
+    ) -> None:
+        """Undo a failed ``update``: put back the key's value and this replica's context."""
+        if saved is None:
+            self._entries.pop(key, None)
+        else:
+            saved._share(self._ctx, self._replica)
+            self._entries[key] = saved
+        if top:
+            self._ctx.vv[replica] = top
+        else:
+            self._ctx.vv.pop(replica, None)
+        if cloud:
+            self._ctx.cloud[replica] = cloud
+        else:
+            self._ctx.cloud.pop(replica, None)
 
     def remove(self, key: Hashable) -> Self:
         """Remove ``key``, resetting the nested state observed here; return the delta.

@@ -279,7 +279,9 @@ def _simulate(
         if on_step is not None:
             on_step("updates" if step <= plan.op_steps else "faults")
     settle_steps = 0
-    while not network.quiescent() and settle_steps < MAX_SETTLE_STEPS:
+    # stamps from a clock running ahead wait until the receivers' clocks catch up
+    settle_limit = MAX_SETTLE_STEPS + abs(options.skew) // STEP_MS
+    while not network.quiescent() and settle_steps < settle_limit:
         network.step()
         settle_steps += 1
         record()
@@ -347,7 +349,7 @@ def _report(result: dict[str, Any], out: TextIO) -> None:
     if plan.crash:
         events.append(f"crash {plan.crashed} during steps {plan.crash[0]}-{plan.crash[1]}")
     if config["skew_ms"]:
-        events.append(f"clocks skewed 0-{max(config['skew_ms'].values(), key=abs)} ms")
+        events.append(f"clocks skewed 0 to {max(config['skew_ms'].values(), key=abs)} ms")
     if events:
         lines.append("        " + "; ".join(events))
     yes_no = {True: "yes", False: "NO"}

@@ -142,6 +142,11 @@ class Message:
         return frozenset().union(*self.parts)
 
 
+def _check_count(name: str, value: object) -> None:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Metrics:
     """Counters of a run (a snapshot: :attr:`Network.metrics` builds a new one each time).
@@ -405,6 +410,9 @@ class Network:
                     f"clock skew must be an int of milliseconds within "
                     f"±{CLOCK_ORIGIN_MS}, not {skew!r}"
                 )
+        if type(seed) is not int:
+            # random.Random(None) would seed from the OS: the run would not be reproducible
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         self._rng = random.Random(seed)
         self._step = 0
         self._replicas: dict[str, Replica] = {}
@@ -552,10 +560,16 @@ class Network:
             RuntimeError: the replica is crashed.
             TypeError: ``fn`` returned something other than a delta of this type, or None
                 after changing the state (the change is undone).
+            ValueError: the delta does not account for everything ``fn`` changed (the
+                change is undone). If ``fn`` raises, its change is undone too.
         """
         target = self._live(replica)
         before = target._state.copy()
-        delta = fn(target._state)
+        try:
+            delta = fn(target._state)
+        except BaseException:
+            target._state = before  # fn failed: nothing of it is applied
+            raise
         if delta is None:
             if target._state != before:
                 target._state = before
@@ -569,6 +583,13 @@ class Network:
             raise TypeError(
                 f"fn must return the delta of a {type(target._state).__name__} mutator, "
                 f"not {type(delta).__name__}; the change was undone"
+            )
+        if before | delta != target._state:
+            target._state = before
+            raise ValueError(
+                "fn changed more than the delta it returned shows (did it call several "
+                "mutators? return their join: lambda s: s.add(x) | s.add(y)); the change "
+                "was undone"
             )
         number = len(self._updates)
         self._updates.append((self.time, target.id))
@@ -681,7 +702,8 @@ class Network:
         return delivered
 
     def run(self, steps: int) -> None:
-        """Advance ``steps`` steps."""
+        """Advance ``steps`` steps (an int >= 0)."""
+        _check_count("steps", steps)
         for _ in range(steps):
             self.step()
 
@@ -694,6 +716,7 @@ class Network:
             SettleError: not settled after ``max_steps`` steps (a replica is crashed, the
                 network is partitioned, every message is dropped, ...).
         """
+        _check_count("max_steps", max_steps)
         for taken in range(max_steps + 1):
             if not self._unsettled():
                 return taken

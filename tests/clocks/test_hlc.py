@@ -399,3 +399,16 @@ def test_a_remote_beyond_the_drift_bound_changes_nothing(history: list[Step], be
     assert raised.value.physical == physical.time
     assert raised.value.max_offset == MAX_OFFSET
     assert clock.last == before
+
+
+@pytest.mark.parametrize(
+    "remote", [Timestamp(5, -10, "b"), Timestamp(-1, 0, "b"), Timestamp(5, 0x10000, "b")]
+)
+def test_update_refuses_an_out_of_range_remote_and_changes_nothing(remote: Timestamp) -> None:
+    """Regression (found in review): a negative logical part was taken in, giving a stamp
+    that pack() later refused."""
+    clock = HLC("a", now=lambda: 10)
+    before = clock.now()
+    with pytest.raises(ValueError, match="out of range"):
+        clock.update(remote)
+    assert clock.last == before

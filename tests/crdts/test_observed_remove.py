@@ -186,6 +186,12 @@ def test_mvregister_a_stale_write_replaces_only_what_it_saw() -> None:
     assert a.values == ("v2", "v3")
 
 
+def test_mvregister_resolving_an_empty_register_does_nothing() -> None:
+    r = MVRegister(replica="a")
+    delta = r.resolve(max)  # max(()) would raise: fn is not called
+    assert r.values == delta.values == ()
+
+
 def test_mvregister_holds_lists_and_dicts() -> None:
     r = MVRegister(replica="a")
     _ = r.assign({"name": "Ada", "tags": [1, 2]})
@@ -346,31 +352,71 @@ def test_cart_partial_removal_decrements_and_full_removal_clears() -> None:
         cart.add("apple", 0)
 
 
-def test_cart_a_partial_removal_concurrent_with_a_reset_hides_the_item() -> None:
+def test_cart_a_partial_removal_concurrent_with_a_reset_leaves_the_remainder() -> None:
     phone = Cart(replica="phone")
     laptop = phone.copy(replica="laptop")
     laptop.merge(phone.add("tea", 3))
-    _ = laptop.remove("tea", 1)
-    _ = phone.remove("tea")
+    _ = laptop.remove("tea", 1)  # the laptop wants 2 left...
+    _ = phone.remove("tea")  # ...while the phone removes the 3 it saw
     sync(phone, laptop)
-    assert phone.items == laptop.items == {}
+    assert phone.items == laptop.items == {"tea": 2}
     assert phone == laptop
 
 
+def test_cart_a_partial_removal_never_swallows_a_concurrent_add() -> None:
+    """Regression (found in review): a partial remove used to be a bare decrement, which
+    survived a concurrent reset and cancelled the add made after it."""
+    a = Cart(replica="a")
+    b = a.copy(replica="b")
+    b.merge(a.add("x", 3))
+    partial = a.remove("x", 1)
+    reset, re_add = b.remove("x"), b.add("x", 1)
+    a.merge(reset)
+    a.merge(re_add)
+    b.merge(partial)
+    assert a.items == b.items == {"x": 3}  # a's remaining 2 and b's new 1: nothing lost
+
+
 def test_cart_an_add_after_a_hidden_negative_quantity_counts_in_full() -> None:
-    """Regression (found while writing docs/concepts.md): a partial removal concurrent with
-    a full one left -1 behind, which then swallowed the next add."""
-    phone = Cart(replica="phone")
-    laptop = phone.copy(replica="laptop")
-    laptop.merge(phone.add("book", 3))
-    partial, full = laptop.remove("book", 1), phone.remove("book")
-    phone.merge(partial)
-    laptop.merge(full)
-    assert phone.items == laptop.items == {}
-    delta = phone.add("book", 1)
-    assert phone.items == {"book": 1}
-    laptop.merge(delta)
-    assert laptop.items == {"book": 1} and laptop == phone
+    """Regression (found while writing docs/concepts.md): a quantity at or below zero (here
+    made through the inherited ORMap.update) swallowed the next add."""
+    cart = Cart(replica="a")
+    _ = cart.add("book", 1)
+    peer = cart.copy(replica="b")
+    peer.merge(cart.update("book", lambda counter: counter.decrement(2)))
+    assert cart.items == {} and "book" in cart._entries
+    delta = cart.add("book", 1)
+    assert cart.items == {"book": 1}
+    peer.merge(delta)
+    assert peer == cart
+
+
+def test_cart_refuses_quantities_that_cannot_cross_the_wire() -> None:
+    cart = Cart(replica="a")
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        cart.add("x", 2**63)
+    with pytest.raises(ValueError):
+        CausalCounter(replica="a").increment(2**63)
+    assert cart.items == {}
+
+
+def test_ormap_update_whose_fn_raises_keeps_nothing() -> None:
+    """Regression (found in review): a failing fn left its changes in place, unshipped."""
+    m = ORMap(ORSet, replica="a")
+    _ = m.update("k", lambda s: s.add("x"))
+    before = m.copy()
+
+    def half_done(s: ORSet) -> None:
+        s.add("y")
+        s.discard("x")
+        raise RuntimeError("boom")
+
+    for key in ("k", "new"):
+        with pytest.raises(RuntimeError):
+            m.update(key, half_done)
+        m._check()
+        assert m == before
+    assert m.update("k", lambda s: s.add("y")).value == {"k": frozenset({"y"})}
 
 
 def test_or_gives_a_read_only_join_that_cannot_write_as_either_side() -> None:

@@ -125,6 +125,40 @@ def test_a_change_without_its_delta_is_undone_and_refused() -> None:
     assert network.replica("a").state.value == frozenset()
 
 
+def test_an_update_whose_delta_misses_part_of_the_change_is_undone_and_refused() -> None:
+    """Regression (found in review): only the returned delta was shipped, so delta sync
+    diverged for good when fn called two mutators."""
+    network = Network(ORSet, ["a", "b"])
+    with pytest.raises(ValueError, match="return their join"):
+        network.update("a", lambda s: (s.add("x"), s.add("y"))[1])
+    assert network.replica("a").state.value == frozenset()
+    network.update("a", lambda s: s.add("x") | s.add("y"))
+    network.settle()
+    assert network.converged() and network.replica("b").state.value == {"x", "y"}
+
+
+def test_an_update_whose_fn_raises_is_undone() -> None:
+    network = Network(ORSet, ["a", "b"])
+
+    def failing(state: ORSet) -> ORSet:
+        state.add("x")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        network.update("a", failing)
+    assert network.replica("a").state.value == frozenset()
+    assert network.metrics.updates == 0
+
+
+def test_arguments_that_would_break_determinism_or_make_no_sense_are_refused() -> None:
+    with pytest.raises(TypeError, match="seed"):
+        Network(ORSet, 2, seed=None)  # type: ignore[arg-type]
+    network = Network(ORSet, 2)
+    for bad in (network.run, network.settle):
+        with pytest.raises(ValueError, match=">= 0"):
+            bad(-1)
+
+
 def test_an_unknown_replica_is_named_in_the_error() -> None:
     network = Network(ORSet, ["a", "b"])
     with pytest.raises(KeyError, match="'z'"):
