@@ -112,6 +112,13 @@ class Timestamp(NamedTuple):
         return cls(packed >> 16, packed & _LOGICAL_MAX, node)
 
 
+def _not_int(physical: object) -> TypeError:
+    return TypeError(
+        f"the physical clock returned {type(physical).__name__} {physical!r}; it must "
+        f"return an int (e.g. milliseconds: lambda: time.time_ns() // 1_000_000)"
+    )
+
+
 def _wall_clock_ms() -> int:
     """Read the system wall clock in integer milliseconds since the Unix epoch."""
     return time_ns() // 1_000_000
@@ -233,6 +240,8 @@ class HLC:
         Cost: O(1).
         """
         physical = self._clock()
+        if type(physical) is not int:
+            raise _not_int(physical)
         wall, logical, node = self._last
         if physical > wall:
             stamp: Timestamp = _new_tuple(Timestamp, (physical, 0, node))
@@ -285,6 +294,8 @@ class HLC:
                 f"[0, {_LOGICAL_MAX}]"
             )
         physical = self._clock()
+        if type(physical) is not int:
+            raise _not_int(physical)
         max_offset = self._max_offset
         if max_offset is not None and remote_wall - physical > max_offset:
             raise ClockDriftError(remote, physical, max_offset)

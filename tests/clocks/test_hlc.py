@@ -412,3 +412,14 @@ def test_update_refuses_an_out_of_range_remote_and_changes_nothing(remote: Times
     with pytest.raises(ValueError, match="out of range"):
         clock.update(remote)
     assert clock.last == before
+
+
+def test_a_physical_clock_returning_a_float_is_refused() -> None:
+    """Regression (found in review): now=time.time gave float stamps that LWW types and
+    the wire format later rejected far from the cause."""
+    clock = HLC("a", now=time.time)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must return an int"):
+        clock.now()
+    with pytest.raises(TypeError, match="must return an int"):
+        clock.update(Timestamp(1, 0, "b"))
+    assert clock.last == Timestamp(0, 0, "a")
