@@ -37,9 +37,6 @@ DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 #: Largest array or map length :func:`decode` accepts by default.
 DEFAULT_MAX_ITEMS = 4_000_000
 
-# ext codes 0..63 are crdtkit's; 64..127 are free for users' own types
-_CRDTKIT_CODES = range(64)
-
 
 @dataclass(frozen=True)
 class _WireType:
@@ -63,6 +60,8 @@ def register(
     from_wire: Callable[[int, Any], Any],
 ) -> None:
     """Give ``cls`` a wire identity (``CRDT`` subclasses do this by themselves).
+
+    Ext codes 0..63 are crdtkit's; 64..127 are free for your own types.
 
     ``to_wire(obj)`` returns canonical msgpack-ready data; ``from_wire(version, state)``
     rebuilds an object, raising ``ValueError`` for anything malformed.
