@@ -36,10 +36,11 @@ def _leq(small: dict[str, int], large: dict[str, int]) -> bool:
 class VectorClock(Mapping[str, int]):
     """An immutable, hashable vector clock mapping replica ids to event counters.
 
-    Entries that are absent count as 0, and zero entries are dropped on construction, so a
-    clock compares, hashes and measures (``len``) by its non-zero entries only. Being a
-    ``Mapping``, indexing a replica the clock has no entry for raises ``KeyError``: read
-    counters with ``clock.get(replica, 0)``.
+    Entries that are absent read as 0 (``clock["nobody"] == 0``, as with
+    ``collections.Counter``), and zero entries are dropped on construction, so a clock
+    compares, hashes, iterates and measures (``len``) by its non-zero entries only;
+    ``replica in clock`` tells whether it has one. ``get(replica, default)`` still returns
+    ``default`` for an absent replica.
 
     Clocks are partially ordered: ``a <= b`` when every counter of ``a`` is at most the
     matching counter of ``b``. Two clocks where neither is ``<=`` the other are concurrent.
@@ -131,16 +132,16 @@ class VectorClock(Mapping[str, int]):
     # -- Mapping protocol ---------------------------------------------------------------
 
     def __getitem__(self, replica: str) -> int:
-        """Return the counter of ``replica``; raise ``KeyError`` if it has none (use ``get``).
+        """Return the counter of ``replica``: 0 when the clock has no entry for it.
 
         Examples:
             >>> from clocks import VectorClock
-            >>> VectorClock({"a": 3})["a"]
-            3
+            >>> VectorClock({"a": 3})["a"], VectorClock({"a": 3})["b"]
+            (3, 0)
 
         Cost: O(1).
         """
-        return self._entries[replica]
+        return self._entries.get(replica, 0)
 
     def __iter__(self) -> Iterator[str]:
         """Iterate over the replicas with a non-zero counter, in sorted order."""

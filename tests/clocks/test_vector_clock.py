@@ -60,14 +60,15 @@ def test_an_all_zero_clock_equals_the_empty_clock() -> None:
     assert len(VectorClock({"a": 0})) == 0
 
 
-def test_missing_replicas_read_as_zero_through_get_and_raise_key_error_when_indexed() -> None:
-    clock = VectorClock({"a": 2})
+def test_missing_replicas_read_as_zero_and_are_not_members() -> None:
+    clock = VectorClock({"a": 2, "b": 0})
     assert clock["a"] == 2
+    assert clock["z"] == clock["b"] == 0
+    assert "z" not in clock and "b" not in clock
     assert clock.get("a", 0) == 2
     assert clock.get("z", 0) == 0
     assert clock.get("z") is None
-    with pytest.raises(KeyError):
-        clock["z"]
+    assert list(clock) == ["a"] and dict(clock) == {"a": 2}
 
 
 def test_a_clock_can_be_built_from_pairs_a_mapping_or_another_clock() -> None:
