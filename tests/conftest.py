@@ -1,8 +1,9 @@
 """Shared test configuration: Hypothesis profiles.
 
 ``dev`` (the default) explores randomly; ``ci`` is derandomized and has no deadline so a
-loaded two-core CI machine gives the same verdict every run. ``CI`` in the environment
-selects ``ci``; ``HYPOTHESIS_PROFILE`` overrides both.
+loaded two-core CI machine gives the same verdict every run; ``long`` is a bug hunt for
+outside CI (``HYPOTHESIS_PROFILE=long``). ``CI`` in the environment selects ``ci``;
+``HYPOTHESIS_PROFILE`` overrides both.
 """
 
 import os
@@ -17,5 +18,8 @@ settings.register_profile(
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
