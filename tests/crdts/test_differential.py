@@ -7,6 +7,7 @@ with duplicates, and after every step each replica's value must equal its model'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
@@ -18,40 +19,61 @@ from tests.models import TombstoneSet
 ELEMENTS = st.sampled_from("abcd")
 KEYS = st.sampled_from(["x", "y"])
 
+#: a local step: (data, state, model) -> (the state's delta, the model's delta)
+Local = Callable[[st.DataObject, Any, TombstoneSet], tuple[Any, TombstoneSet]]
 
-def _run_set(data: st.DataObject, cls: type[ORSet] | type[RWORSet], remove_wins: bool) -> None:
-    count = data.draw(st.integers(3, 4))
-    pairs = [(cls(replica=f"r{i}"), TombstoneSet(remove_wins)) for i in range(count)]
+
+def _run(
+    data: st.DataObject,
+    pairs: list[tuple[Any, TombstoneSet]],
+    local: dict[str, Local],
+    model_value: Callable[[TombstoneSet], Any],
+) -> None:
+    """Drive ``pairs`` of (state, model) through local steps, full-state merges and delta
+    deliveries (any order, with duplicates), comparing values after every step."""
     sent: list[tuple[Any, TombstoneSet]] = []
     for _ in range(data.draw(st.integers(1, 40))):
-        i = data.draw(st.integers(0, count - 1))
-        state, model = pairs[i]
-        step = data.draw(st.sampled_from(["add", "remove", "clear", "merge", "deliver"]))
-        if step == "add":
-            element = data.draw(ELEMENTS)
-            sent.append((state.add(element), model.add(element)))
-        elif step == "remove":
-            element = data.draw(ELEMENTS)
-            if element in model.elements():
-                sent.append((state.remove(element), model.remove(element)))
-            else:
-                sent.append((state.discard(element), TombstoneSet(remove_wins)))
-        elif step == "clear":
-            delta = state.clear()
-            model_delta = TombstoneSet(remove_wins)
-            for element in model.elements():
-                model_delta.merge(model.remove(element))
-            sent.append((delta, model_delta))
-        elif step == "merge":
-            j = data.draw(st.integers(0, count - 1))
-            state.merge(pairs[j][0])
-            model.merge(pairs[j][1])
-        elif sent:
-            delta, model_delta = data.draw(st.sampled_from(sent))
-            state.merge(delta)
-            model.merge(model_delta)
+        state, model = data.draw(st.sampled_from(pairs))
+        step = data.draw(st.sampled_from([*local, "merge", "deliver"]))
+        if step == "merge":
+            other, other_model = data.draw(st.sampled_from(pairs))
+            state.merge(other)
+            model.merge(other_model)
+        elif step == "deliver":
+            if sent:
+                delta, model_delta = data.draw(st.sampled_from(sent))
+                state.merge(delta)
+                model.merge(model_delta)
+        else:
+            sent.append(local[step](data, state, model))
         state._check()
-        assert state.value == model.elements(), step
+        assert state.value == model_value(model), step
+
+
+def _set_steps(remove_wins: bool) -> dict[str, Local]:
+    def add(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        element = data.draw(ELEMENTS)
+        return state.add(element), model.add(element)
+
+    def remove(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        element = data.draw(ELEMENTS)
+        if element in model.elements():
+            return state.remove(element), model.remove(element)
+        return state.discard(element), TombstoneSet(remove_wins)
+
+    def clear(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        model_delta = TombstoneSet(remove_wins)
+        for element in model.elements():
+            model_delta.merge(model.remove(element))
+        return state.clear(), model_delta
+
+    return {"add": add, "remove": remove, "clear": clear}
+
+
+def _check_set(data: st.DataObject, cls: type[ORSet] | type[RWORSet], remove_wins: bool) -> None:
+    count = data.draw(st.integers(3, 4))
+    pairs = [(cls(replica=f"r{i}"), TombstoneSet(remove_wins)) for i in range(count)]
+    _run(data, pairs, _set_steps(remove_wins), TombstoneSet.elements)
     for state, model in pairs:
         for other, other_model in pairs:
             state.merge(other)
@@ -62,39 +84,32 @@ def _run_set(data: st.DataObject, cls: type[ORSet] | type[RWORSet], remove_wins:
 
 @given(data=st.data())
 def test_orset_matches_the_tombstone_or_set(data: st.DataObject) -> None:
-    _run_set(data, ORSet, remove_wins=False)
+    _check_set(data, ORSet, remove_wins=False)
 
 
 @given(data=st.data())
 def test_rworset_matches_the_remove_wins_tombstone_set(data: st.DataObject) -> None:
-    _run_set(data, RWORSet, remove_wins=True)
+    _check_set(data, RWORSet, remove_wins=True)
+
+
+def _map_steps() -> dict[str, Local]:
+    def add(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        key, element = data.draw(KEYS), data.draw(ELEMENTS)
+        return state.update(key, lambda s: s.add(element)), model.add(element, key)
+
+    def remove(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        key, element = data.draw(KEYS), data.draw(ELEMENTS)
+        return state.update(key, lambda s: s.discard(element)), model.remove(element, key)
+
+    def remove_key(data: st.DataObject, state: Any, model: TombstoneSet) -> Any:
+        key = data.draw(KEYS)
+        return state.discard(key), model.remove_key(key)
+
+    return {"add": add, "remove": remove, "remove_key": remove_key}
 
 
 @given(data=st.data())
 def test_ormap_of_sets_matches_the_tombstone_model(data: st.DataObject) -> None:
     count = data.draw(st.integers(3, 4))
     pairs = [(ORMap(ORSet, replica=f"r{i}"), TombstoneSet()) for i in range(count)]
-    sent: list[tuple[Any, TombstoneSet]] = []
-    for _ in range(data.draw(st.integers(1, 40))):
-        i = data.draw(st.integers(0, count - 1))
-        state, model = pairs[i]
-        step = data.draw(st.sampled_from(["add", "remove", "remove_key", "merge", "deliver"]))
-        key, element = data.draw(KEYS), data.draw(ELEMENTS)
-        if step == "add":
-            delta = state.update(key, lambda s, e=element: s.add(e))
-            sent.append((delta, model.add(element, key)))
-        elif step == "remove":
-            delta = state.update(key, lambda s, e=element: s.discard(e))
-            sent.append((delta, model.remove(element, key)))
-        elif step == "remove_key":
-            sent.append((state.discard(key), model.remove_key(key)))
-        elif step == "merge":
-            j = data.draw(st.integers(0, count - 1))
-            state.merge(pairs[j][0])
-            model.merge(pairs[j][1])
-        elif sent:
-            delta, model_delta = data.draw(st.sampled_from(sent))
-            state.merge(delta)
-            model.merge(model_delta)
-        state._check()
-        assert state.value == model.as_map(), step
+    _run(data, pairs, _map_steps(), TombstoneSet.as_map)
