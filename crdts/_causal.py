@@ -460,8 +460,13 @@ class CausalCRDT(CRDT):
 
     def _merge(self, other: Self) -> None:
         plan = self._plan(other, self._ctx, other._ctx)
+        self._refuse_conflicts(plan, other)
         self._apply(plan)
         self._ctx.join(other._ctx)
+
+    def _refuse_conflicts(self, plan: Any, other: Self) -> None:
+        """Raise DotConflictError for what the plan reveals beyond one store's own check
+        (a store checks shared dots as it plans; maps also look across their keys)."""
 
     # -- mutation --------------------------------------------------------------------------
 

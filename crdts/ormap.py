@@ -217,8 +217,7 @@ class ORMap(CausalCRDT, type_code=13):
                     plans.append((key, my_value, plan, False))
         return plans
 
-    def _merge(self, other: Self) -> None:
-        plan = self._plan(other, self._ctx, other._ctx)
+    def _refuse_conflicts(self, plan: Any, other: Self) -> None:
         # a dot this merge retires from one key but the other side holds live under another
         # key names two different events: two writers shared a replica id
         retired = set(_retired_dots(plan))
@@ -228,8 +227,6 @@ class ORMap(CausalCRDT, type_code=13):
                     if dot in retired:
                         mine = f"key {self._key_of(dot)!r}"
                         raise DotConflictError(dot, mine, f"key {key!r}")
-        self._apply(plan)
-        self._ctx.join(other._ctx)
 
     def _key_of(self, dot: Dot) -> Any:
         for key, value in self._entries.items():
