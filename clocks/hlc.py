@@ -224,6 +224,38 @@ class HLC:
         """
         return HLC(node, now=self._clock, max_offset=self._max_offset)
 
+    def advance(self, past: Timestamp) -> None:
+        """Make every later stamp greater than ``past`` (a stamp this node already holds).
+
+        For restoring a replica: its state's newest stamp may be ahead of this clock (the old
+        process's clock ran fast, or it observed a fast peer), and a write stamped below it
+        would lose to it. Unlike :meth:`update` this does not tick and applies no
+        ``max_offset`` check: the stamp was accepted when it entered the state. A stamp whose
+        ``logical`` is past 0xFFFF moves the clock to the next wall time.
+
+        Examples:
+            >>> from clocks import HLC, Timestamp
+            >>> clock = HLC("a", now=lambda: 100)
+            >>> clock.advance(Timestamp(400, 2, "a"))
+            >>> clock.now()
+            Timestamp(wall=400, logical=3, node='a')
+
+        Raises:
+            TypeError: ``past`` is not a ``Timestamp`` with int parts.
+
+        Cost: O(1).
+        """
+        if not isinstance(past, Timestamp) or type(past.wall) is not int:
+            raise TypeError(f"past must be a Timestamp, not {past!r}")
+        if type(past.logical) is not int:
+            raise TypeError(f"past must be a Timestamp, not {past!r}")
+        wall, logical = past.wall, past.logical
+        if logical > _LOGICAL_MAX:
+            wall, logical = wall + 1, 0
+        last = self._last
+        if (wall, logical) > (last.wall, last.logical):
+            self._last = _new_tuple(Timestamp, (wall, logical, self._node))
+
     def now(self) -> Timestamp:
         """Stamp a local event or a send (the paper's send rule).
 

@@ -6,10 +6,17 @@ share one causal kernel (dots plus a compact causal context).
 """
 
 from crdts._base import CRDT
+from crdts._identity import incarnations
 from crdts.cart import Cart
 from crdts.causal_counter import CausalCounter
 from crdts.codec import decode, encode
-from crdts.errors import CRDTError, DecodeError, DotConflictError, UnboundReplicaError
+from crdts.errors import (
+    CRDTError,
+    DecodeError,
+    DotConflictError,
+    RetiredWriterError,
+    UnboundReplicaError,
+)
 from crdts.flags import DWFlag, EWFlag
 from crdts.gcounter import GCounter
 from crdts.gset import GSet
@@ -40,8 +47,10 @@ __all__ = [
     "ORSet",
     "PNCounter",
     "RWORSet",
+    "RetiredWriterError",
     "TwoPSet",
     "UnboundReplicaError",
     "decode",
     "encode",
+    "incarnations",
 ]

@@ -8,15 +8,20 @@ concrete type supplies its state, its join and its value; this module supplies t
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Self
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Self, cast
 
+from crdts._identity import name_of, writer_id
 from crdts._values import check_replica
-from crdts.errors import UnboundReplicaError
+from crdts.errors import RetiredWriterError, UnboundReplicaError
 
 __all__ = ["CRDT"]
 
 _KEEP: Any = object()
+_log = logging.getLogger("crdts")
 
 
 class CRDT(ABC):
@@ -30,7 +35,7 @@ class CRDT(ABC):
     encoding omits it. An instance without one (a delta, a decoded message) is read-only.
     """
 
-    __slots__ = ("__weakref__", "_replica")
+    __slots__ = ("__weakref__", "_replica", "_retired")
 
     #: Wire identity: every concrete type registers a distinct msgpack ext code.
     type_code: ClassVar[int]
@@ -52,25 +57,51 @@ class CRDT(ABC):
 
     def __init__(self, *, replica: str | None = None) -> None:
         # deltas are built unbound on every mutation: skip the call for them
-        self._replica = None if replica is None else check_replica(replica)
+        self._replica = None if replica is None else writer_id(_checked_name(replica))
+        # retired writers -> high-water mark (None while there are none: the common case)
+        self._retired: dict[str, int] | None = None
 
     # -- replica binding -------------------------------------------------------------------
 
     @property
     def replica(self) -> str | None:
-        """The id of the writer this instance acts for, or None if it is read-only."""
+        """The name of the replica this instance writes for, or None if it is read-only."""
+        writer = self._replica
+        return None if writer is None else name_of(writer)
+
+    @property
+    def writer(self) -> str | None:
+        """The writer identity that mints this instance's dots and counter entries.
+
+        It is the replica name plus an incarnation minted when the instance was bound
+        (``"svc-a#k3x..."``), so two bindings of one name never reuse a dot or an entry.
+        None if the instance is read-only.
+        """
         return self._replica
 
     def _writer(self) -> str:
-        """The replica id, or :class:`UnboundReplicaError` when there is none."""
+        """The writer id, or :class:`UnboundReplicaError` when there is none."""
         replica = self._replica
         if replica is None:
             raise UnboundReplicaError(self)
         return replica
 
-    def _bind(self, replica: str | None) -> None:
-        """Bind this instance (a freshly decoded one) to ``replica``."""
-        self._replica = check_replica(replica)
+    def _bind(self, replica: str | None, incarnation: str | None = None) -> None:
+        """Bind this instance (a freshly decoded one) to a new writer of ``replica``."""
+        self._replica = _new_writer(replica, incarnation)
+        self._rebind(self)
+
+    def _rotate(self) -> None:
+        """Continue as a new incarnation of the same replica (the old id is spent)."""
+        old = self._writer()
+        self._replica = writer_id(name_of(old))
+        _log.warning(
+            "%s writer %r met its own id ahead of what it issued (a reused id: a stale "
+            "snapshot or a copied process); it continues as %r",
+            type(self).__name__,
+            old,
+            self._replica,
+        )
         self._rebind(self)
 
     # -- wire form -------------------------------------------------------------------------
@@ -82,8 +113,13 @@ class CRDT(ABC):
         return encode(self)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, replica: str | None = None) -> Self:
+    def from_bytes(
+        cls, data: bytes, *, replica: str | None = None, incarnation: str | None = None
+    ) -> Self:
         """Decode bytes holding a ``cls`` (see :func:`crdts.decode`).
+
+        With ``replica=`` the result is bound to a new writer of that replica: the safe way
+        to restore a snapshot, fresh or stale (see :func:`crdts.decode`).
 
         Raises:
             DecodeError: malformed input, or bytes holding another type.
@@ -95,7 +131,9 @@ class CRDT(ABC):
         if type(obj) is not cls:
             raise DecodeError(f"expected a {cls.__name__}, got a {type(obj).__name__}")
         if replica is not None:
-            obj._bind(replica)
+            obj._bind(replica, incarnation)
+        elif incarnation is not None:
+            raise ValueError("incarnation= needs replica=")
         return obj
 
     # -- the lattice -----------------------------------------------------------------------
@@ -106,14 +144,121 @@ class CRDT(ABC):
         ``other`` may be a full state or a delta. Merging is commutative, associative and
         idempotent; on any error the state is left unchanged.
 
+        If ``other`` shows this instance's own writer id ahead of what it issued (proof that
+        the id was reused: an explicit incarnation restored from a stale snapshot, or a
+        hostile peer), this instance first continues as a new incarnation, so nothing it
+        writes next can collide; a warning is logged on the ``crdts`` logger.
+
         Raises:
             TypeError: ``other`` is not of this type (or has another configuration).
-            DotConflictError: the two states prove two writers shared a replica id.
+            DotConflictError: the two states prove two writers shared a writer id.
+            RetiredWriterError: a retired writer's data goes beyond its retirement.
         """
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
         self._check_compatible(other)
+        if self._retired is None and other._retired is None:
+            mine = self._replica
+            if mine is not None and other._high_water(mine) > self._high_water(mine):
+                self._rotate()
+            self._merge(other)
+            return
+        self._merge_retiring(other)
+
+    def _merge_retiring(self, other: Self) -> None:
+        """``merge`` when either side carries retired writers: strip their data, then join."""
+        retired = dict(self._retired or ())
+        for writer, mark in (other._retired or {}).items():
+            if mark > retired.get(writer, -1):
+                retired[writer] = mark
+        for writer, mark in retired.items():
+            for side in (self, other):
+                seen = side._high_water(writer)
+                if seen > mark:
+                    raise RetiredWriterError(writer, mark, seen)
+        stale = [writer for writer in retired if other._high_water(writer)]
+        if stale:
+            other = other._copy()
+            for writer in stale:
+                other._drop(writer)
+        mine = self._replica
+        if mine is not None and (
+            mine in retired or other._high_water(mine) > self._high_water(mine)
+        ):
+            self._rotate()
         self._merge(other)
+        for writer in retired:
+            if self._high_water(writer):
+                self._drop(writer)
+        self._retired = retired or None
+
+    # -- writer lifecycle ------------------------------------------------------------------
+
+    def writers(self) -> frozenset[str]:
+        """The writer ids this state holds metadata for (counter entries, dots, context).
+
+        Each restart or fork adds one; :meth:`retire` removes departed ones. O(r).
+        """
+        return frozenset(self._writers())
+
+    @property
+    def retired(self) -> Mapping[str, int]:
+        """Retired writer ids and the high-water mark each was retired at (read-only)."""
+        return MappingProxyType(self._retired or {})
+
+    def retire(self, *writers: str) -> Self:
+        """Fold departed ``writers`` into this replica's writer and drop their ids.
+
+        Counters add a departed writer's totals into this writer's; causal types re-issue
+        the departed writer's surviving dots as this writer's. The departed ids are then
+        recorded as retired at their high-water mark: merging the returned delta anywhere
+        drops their data there, later states that still carry it are stripped on merge,
+        and data beyond the mark raises :class:`RetiredWriterError`.
+
+        Retire a writer only when it will never write again (its process has stopped and
+        will not be restored under that id — a restore mints a new one) and every live
+        replica has shipped its state here; otherwise the departed writer's updates that
+        have not arrived are refused. ``merge.harness.Network.retire`` runs that protocol.
+
+        Cost: O(its entries) (O(r) for counters). Returns the delta to ship.
+
+        Raises:
+            UnboundReplicaError: this instance is read-only.
+            ValueError: a writer is this instance's own writer id.
+        """
+        me = self._writer()
+        marks: dict[str, int] = {}
+        for writer in writers:
+            if type(writer) is not str or not writer:
+                raise TypeError(f"a writer id is a non-empty str, not {writer!r}")
+            if writer == me:
+                raise ValueError(f"{writer!r} is this replica's own writer: it cannot retire")
+            marks[writer] = max(self._high_water(writer), (self._retired or {}).get(writer, 0))
+        delta = self._fold([writer for writer in marks if self._high_water(writer)])
+        for writer in marks:
+            if self._high_water(writer):
+                self._drop(writer)
+        retired = dict(self._retired or ())
+        retired.update(marks)
+        self._retired = retired or None
+        delta._retired = dict(marks) or None
+        return delta
+
+    def forget_retired(self, *writers: str) -> None:
+        """Drop the retirement records of ``writers`` (local; not replicated).
+
+        Only safe once no state or message that predates the retirement can reach this
+        replica again (every replica has merged the retirement and persisted it, nothing
+        older is in flight or in a snapshot that may be restored): after that, a record
+        costs memory and guards nothing. ``merge.harness.Network.retire`` does it when its
+        protocol has proven that. O(k) for k writers.
+        """
+        if not self._retired:
+            return
+        for writer in writers:
+            self._retired.pop(writer, None)
+        if not self._retired:
+            self._retired = None
 
     def __or__(self, other: Self) -> Self:
         """``a | b``: a new, read-only (unbound) state holding the join of both.
@@ -135,22 +280,32 @@ class CRDT(ABC):
         joined.merge(self)
         return joined == other
 
-    def copy(self, *, replica: str | None = _KEEP) -> Self:
-        """Return an independent copy; ``replica=`` rebinds it (``None`` makes it read-only)."""
+    def copy(self, *, replica: str | None = _KEEP, incarnation: str | None = None) -> Self:
+        """Return an independent copy; ``replica=`` rebinds it (``None`` makes it read-only).
+
+        A bound copy is a new writer: a fresh incarnation of ``replica`` (of this instance's
+        replica by default), so a copy never writes under this instance's id.
+        ``incarnation=`` chooses it (tests and simulations; it must never be reused).
+        """
         result = self._copy()
-        result._replica = self._replica if replica is _KEEP else check_replica(replica)
+        if self._retired is not None:
+            result._retired = dict(self._retired)
+        name = self.replica if replica is _KEEP else replica
+        result._replica = _new_writer(name, incarnation)
         result._rebind(self)
         return result
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
+        if (self._retired or None) != (other._retired or None):
+            return False
         return bool(self._state() == other._state())
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(replica={self._replica!r}, value={self.value!r})"
+        return f"{type(self).__name__}(replica={self.replica!r}, value={self.value!r})"
 
     # -- what subclasses provide -----------------------------------------------------------
 
@@ -184,3 +339,34 @@ class CRDT(ABC):
     def _empty(self) -> Self:
         """A new, empty, unbound instance with this instance's configuration."""
         return type(self)()
+
+    # writer lifecycle hooks: types whose state names writers override all four
+
+    def _writers(self) -> Iterable[str]:
+        """Every writer id the state holds metadata for."""
+        return ()
+
+    def _high_water(self, writer: str) -> int:
+        """How far the state has seen ``writer`` (0: not at all); grows with its writes."""
+        return 0
+
+    def _fold(self, writers: list[str]) -> Self:
+        """Re-issue ``writers``' contributions as this writer's; return the delta."""
+        return self._empty()
+
+    def _drop(self, writer: str) -> None:  # noqa: B027 (optional hook)
+        """Remove every trace of ``writer`` (its contribution is folded elsewhere)."""
+
+
+def _checked_name(replica: Any) -> str:
+    """``replica`` if it is a valid (non-None) replica name, else TypeError/ValueError."""
+    return cast(str, check_replica(replica))
+
+
+def _new_writer(replica: Any, incarnation: str | None) -> str | None:
+    """A fresh writer id for replica name ``replica`` (None stays None)."""
+    if replica is None:
+        if incarnation is not None:
+            raise ValueError("incarnation= needs a replica name")
+        return None
+    return writer_id(_checked_name(replica), incarnation)

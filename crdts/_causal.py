@@ -121,6 +121,11 @@ class CausalContext:
             if not cloud:
                 del self.cloud[replica]
 
+    def forget(self, replica: str) -> None:
+        """Drop every dot of ``replica`` (a retired writer whose dots are gone). O(1)."""
+        self.vv.pop(replica, None)
+        self.cloud.pop(replica, None)
+
     def covered(self, replica: str) -> tuple[int, set[int] | None]:
         """``(n, cloud)``: the replica's contiguous prefix and its isolated dots."""
         return self.vv.get(replica, 0), self.cloud.get(replica)
@@ -495,6 +500,32 @@ class CausalCRDT(CRDT):
         if self._recorder is not None:
             self._recorder.merge(delta)
         return delta
+
+    # -- writer lifecycle (see CRDT.retire) -------------------------------------------------
+
+    def _writers(self) -> Iterable[str]:
+        # every live dot is in the context, so the context names every writer
+        return self._ctx.vv.keys() | self._ctx.cloud.keys()
+
+    def _high_water(self, writer: str) -> int:
+        return self._ctx.next_counter(writer) - 1
+
+    def _fold(self, writers: list[str]) -> Self:
+        """Re-issue the departed writers' live dots as this writer's (a remove + add)."""
+        moved: list[tuple[Dot, Any]] = []
+        for writer in writers:
+            for counter, payload in sorted(self._store.by_replica.get(writer, {}).items()):
+                moved.append(((writer, counter), payload))
+        return self._mutate([dot for dot, _ in moved], [payload for _, payload in moved])
+
+    def _drop(self, writer: str) -> None:
+        self._drop_dots(writer)
+        self._ctx.forget(writer)
+
+    def _drop_dots(self, writer: str) -> None:
+        """Remove ``writer``'s live dots from the store (not from the context)."""
+        for counter in list(self._store.by_replica.get(writer, ())):
+            self._store.discard(writer, counter)
 
     # -- CRDT plumbing ---------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ class Cart(ORMap, type_code=15):
         return iter(self.items)
 
     def __repr__(self) -> str:
-        return f"Cart(replica={self._replica!r}, items={self.items!r})"
+        return f"Cart(replica={self.replica!r}, items={self.items!r})"
 
     def _spec(self) -> Any:
         return (type(self),)

@@ -123,7 +123,12 @@ def encode(obj: Any) -> bytes:
         TypeError: ``obj`` is not of a registered type.
     """
     entry = _wire_type(type(obj))
-    payload = msgpack.packb([entry.version, entry.to_wire(obj)], use_bin_type=True)
+    fields = [entry.version, entry.to_wire(obj)]
+    retired = obj._retired if isinstance(obj, CRDT) else None
+    if retired:
+        # retired writers travel as a third field, [[writer, high-water], ...] sorted
+        fields.append([[writer, retired[writer]] for writer in sorted(retired)])
+    payload = msgpack.packb(fields, use_bin_type=True)
     data: bytes = msgpack.packb(msgpack.ExtType(entry.code, payload), use_bin_type=True)
     return data
 
@@ -171,6 +176,7 @@ def decode(
     data: bytes | bytearray | memoryview,
     *,
     replica: str | None = None,
+    incarnation: str | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> Any:
@@ -178,7 +184,13 @@ def decode(
 
     Args:
         data: the bytes.
-        replica: bind the decoded CRDT to this replica id (without it, it is read-only).
+        replica: bind the decoded CRDT to a new writer of this replica (without it, the
+            result is read-only). This is the safe restore: the writer gets a fresh
+            incarnation, so writing on from a snapshot — fresh or stale — never reuses a dot
+            or loses an increment, and an LWW type's clock moves past the newest stamp in
+            the state, so the next write wins over everything the snapshot holds.
+        incarnation: the new writer's incarnation (default: a fresh random one). For tests
+            and simulations; reusing one across processes is exactly what it prevents.
         max_size: refuse inputs longer than this many bytes.
         max_items: refuse arrays or maps declaring more items than this.
 
@@ -202,10 +214,17 @@ def decode(
                 raise DecodeError(f"unknown ext type code {code}")
             entry = _register_crdt(crdt_class)
         unpacked = _unpack(payload, max_items, _refuse_nested_ext)
-        if type(unpacked) is not list or len(unpacked) != 2 or type(unpacked[0]) is not int:
+        is_crdt = issubclass(entry.cls, CRDT)
+        if (
+            type(unpacked) is not list
+            or len(unpacked) not in ((2, 3) if is_crdt else (2,))
+            or type(unpacked[0]) is not int
+        ):
             raise DecodeError(f"a {entry.cls.__name__} payload is [version, state]")
         try:
             obj = entry.from_wire(unpacked[0], unpacked[1])
+            if len(unpacked) == 3:
+                obj._retired = _retired_from_wire(obj, unpacked[2])
             check = getattr(obj, "_check", None)
             if check is not None:
                 check()
@@ -227,8 +246,32 @@ def decode(
     if replica is not None:
         if not isinstance(obj, CRDT):
             raise TypeError(f"a {type(obj).__name__} has no replica to bind")
-        obj._bind(replica)
+        obj._bind(replica, incarnation)
+    elif incarnation is not None:
+        raise ValueError("incarnation= needs replica=")
     return obj
+
+
+def _retired_from_wire(obj: CRDT, data: Any) -> dict[str, int] | None:
+    """The retired-writer field: sorted, unique ``[writer, high-water]`` pairs, none of whose
+    writers the state still holds data for; ValueError if malformed."""
+    if type(data) is not list or not data:
+        raise ValueError(f"retired writers are a non-empty array of [writer, mark]: {data!r}")
+    retired: dict[str, int] = {}
+    previous = ""
+    for item in data:
+        if type(item) is not list or len(item) != 2:
+            raise ValueError(f"a retired writer is [writer, mark], not {item!r}")
+        writer, mark = item
+        if type(writer) is not str or writer <= previous:
+            raise ValueError("retired writers must be sorted, unique, non-empty strs")
+        if type(mark) is not int or not 0 <= mark < 2**64:
+            raise ValueError(f"a retirement mark is an int in [0, 2**64): {mark!r}")
+        if obj._high_water(writer):
+            raise ValueError(f"the state still holds data of retired writer {writer!r}")
+        previous = writer
+        retired[writer] = mark
+    return retired
 
 
 class _Decoded:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CRDTError", "DecodeError", "DotConflictError", "UnboundReplicaError"]
+__all__ = [
+    "CRDTError",
+    "DecodeError",
+    "DotConflictError",
+    "RetiredWriterError",
+    "UnboundReplicaError",
+]
 
 
 class CRDTError(Exception):
@@ -47,5 +53,28 @@ class DotConflictError(CRDTError, ValueError):
         self.theirs = theirs
         super().__init__(
             f"dot {dot!r} carries {mine!r} here but {theirs!r} in the merged state: two "
-            f"writers share the replica id {dot[0]!r}; give every writer its own replica id"
+            f"writers share the replica id {dot[0]!r}; give every writer its own id (binding "
+            f"with replica= mints a fresh incarnation: never reuse an explicit one)"
+        )
+
+
+class RetiredWriterError(CRDTError, ValueError):
+    """A merge met data written by a retired writer after its retirement.
+
+    Retiring a writer folds everything it wrote, up to a high-water mark, into a live writer
+    and drops its id. Data from that id beyond the mark means the writer kept writing after
+    it was retired (a process that was presumed gone), or that the retirement was performed
+    before every replica's updates had reached the retiring replica. The merge is refused and
+    the state left unchanged: those updates would otherwise be silently lost or counted twice.
+    """
+
+    def __init__(self, writer: str, high_water: int, seen: int) -> None:
+        self.writer = writer
+        self.high_water = high_water
+        self.seen = seen
+        super().__init__(
+            f"writer {writer!r} was retired at {high_water} but data from it reaches {seen}: "
+            f"it wrote after its retirement; stop that process (bind a fresh writer with "
+            f"decode(snapshot, replica=...)) and retire writers only once every replica has "
+            f"shipped its state to the retiring replica"
         )

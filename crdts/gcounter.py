@@ -7,6 +7,7 @@ The value is the sum of the totals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Self
 
 from crdts._base import CRDT
@@ -46,6 +47,15 @@ def _join_totals(mine: dict[str, int], theirs: dict[str, int]) -> None:
     for replica, total in theirs.items():
         if total > mine.get(replica, 0):
             mine[replica] = total
+
+
+def _fold_totals(
+    totals: dict[str, int], delta: dict[str, int], writer: str, departed: list[str]
+) -> None:
+    """Add the departed writers' totals into ``writer``'s, recording it in ``delta``."""
+    moved = sum(totals.get(gone, 0) for gone in departed)
+    if moved:
+        delta[writer] = _raise_total(totals, writer, moved)
 
 
 def _check_totals(totals: dict[str, int]) -> None:
@@ -137,6 +147,22 @@ class GCounter(CRDT, type_code=1):
 
     def _merge(self, other: Self) -> None:
         _join_totals(self._totals, other._totals)
+
+    # -- writer lifecycle: a departed writer's total moves into the folding writer's --------
+
+    def _writers(self) -> Iterable[str]:
+        return self._totals.keys()
+
+    def _high_water(self, writer: str) -> int:
+        return self._totals.get(writer, 0)
+
+    def _fold(self, writers: list[str]) -> Self:
+        delta = self._empty()
+        _fold_totals(self._totals, delta._totals, self._writer(), writers)
+        return delta
+
+    def _drop(self, writer: str) -> None:
+        self._totals.pop(writer, None)
 
     def _state(self) -> Any:
         return self._totals

@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 
 from clocks import HLC, Timestamp
 from crdts._base import _KEEP, CRDT
+from crdts._identity import name_of
 from crdts._values import check_element, check_value
 from crdts._wire import (
     check_timestamp,
@@ -67,9 +68,9 @@ class _Stamped(CRDT):
     def __init__(self, *, replica: str | None = None, clock: HLC | None = None) -> None:
         super().__init__(replica=replica)
         if clock is not None:
-            clock = _check_clock(clock, self._replica)
+            clock = _check_clock(clock, self.replica)
         elif self._replica is not None:
-            clock = HLC(self._replica)
+            clock = HLC(self.replica)  # type: ignore[arg-type]  # bound: a name
         self._clock: HLC | None = clock
 
     @property
@@ -81,7 +82,7 @@ class _Stamped(CRDT):
         """This writer's clock, created on first use if the replica was bound without one."""
         clock = self._clock
         if clock is None:
-            clock = self._clock = HLC(self._writer())
+            clock = self._clock = HLC(name_of(self._writer()))
         return clock
 
     def _stamp(self, timestamp: Timestamp | None) -> Timestamp:
@@ -106,27 +107,50 @@ class _Stamped(CRDT):
         if latest is not None:
             clock.update(latest)
 
-    def copy(self, *, replica: str | None = _KEEP, clock: HLC | None = None) -> Self:
+    def copy(
+        self,
+        *,
+        replica: str | None = _KEEP,
+        incarnation: str | None = None,
+        clock: HLC | None = None,
+    ) -> Self:
         """Return an independent copy; ``replica=`` rebinds it, ``clock=`` sets its clock.
 
         A copy for the same replica shares its clock (one writer, one clock); a copy for
         another replica gets ``clock.fork(replica)``, reading the same time source (pass
         ``clock=`` to choose another); a read-only copy has no clock.
         """
-        result = super().copy(replica=replica)
+        result = super().copy(replica=replica, incarnation=incarnation)
         if clock is not None:
-            result._clock = _check_clock(clock, result._replica)
+            result._clock = _check_clock(clock, result.replica)
+            result._advance_clock()
         return result
 
     def _rebind(self, source: Self) -> None:
-        if self._replica == source._replica:
-            self._clock = source._clock if self._replica is None else source._bound_clock()
-        elif self._replica is None:
+        name = self.replica
+        if name == source.replica:
+            # one replica, one clock: a copy or a restore keeps stamping in order
+            self._clock = source._clock if name is None else source._bound_clock()
+        elif name is None:
             self._clock = None
         elif source._clock is None:
-            self._clock = HLC(self._replica)
+            self._clock = HLC(name)
         else:
-            self._clock = source._clock.fork(self._replica)
+            self._clock = source._clock.fork(name)
+        self._advance_clock()
+
+    def _advance_clock(self) -> None:
+        """Move a bound clock past the state's newest stamp (a restored or forked writer
+        must never stamp below what it already holds). O(n) for n stamps."""
+        if self._replica is None or self._clock is None:
+            return
+        latest = max(self._stamps(), default=None)
+        if latest is not None:
+            self._clock.advance(latest)
+
+    def _stamps(self) -> Iterable[Timestamp]:
+        """Every timestamp the state holds."""
+        raise NotImplementedError
 
 
 def _check_stamp(stamp: object) -> None:
@@ -223,6 +247,9 @@ class LWWRegister(_Stamped, type_code=3):
         self._observe((stamp,))
         if self._wins(stamp, other._value):
             self._timestamp, self._value = stamp, _own(other._value)
+
+    def _stamps(self) -> Iterable[Timestamp]:
+        return () if self._timestamp is None else (self._timestamp,)
 
     def _state(self) -> Any:
         return self._timestamp, value_key(self._value)
@@ -400,6 +427,9 @@ class LWWElementSet(_Stamped, type_code=7):
             self._apply(element, stamp, removal=False)
         for element, stamp in other._removes.items():
             self._apply(element, stamp, removal=True)
+
+    def _stamps(self) -> Iterable[Timestamp]:
+        return [*self._adds.values(), *self._removes.values()]
 
     def _state(self) -> Any:
         return self._bias, self._adds, self._removes
@@ -593,6 +623,9 @@ class LWWMap(_Stamped, type_code=14):
         for key, (stamp, value) in other._entries.items():
             if self._wins(key, stamp, value):
                 self._put(key, stamp, _own(value))
+
+    def _stamps(self) -> Iterable[Timestamp]:
+        return [stamp for stamp, _ in self._entries.values()]
 
     def _state(self) -> Any:
         return {key: (stamp, _entry_key(value)) for key, (stamp, value) in self._entries.items()}

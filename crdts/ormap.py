@@ -172,6 +172,21 @@ class ORMap(CausalCRDT, type_code=13):
                 delta._ctx.add(replica, counter)
         return self._emit(delta)
 
+    # -- writer lifecycle (see CRDT.retire) -------------------------------------------------
+
+    def _fold(self, writers: list[str]) -> Self:
+        gone = set(writers)
+        delta = self._empty()
+        for key in [k for k, v in self._entries.items() if _holds(v, gone)]:
+            delta.merge(self.update(key, lambda value: value._fold(writers)))
+        return delta
+
+    def _drop_dots(self, writer: str) -> None:
+        for key, value in list(self._entries.items()):
+            value._drop_dots(writer)
+            if value._is_empty():
+                del self._entries[key]
+
     # -- reading ---------------------------------------------------------------------------
 
     @property
@@ -337,7 +352,7 @@ class ORMap(CausalCRDT, type_code=13):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}({_spec_name(self._prototype)}, replica={self._replica!r}, "
+            f"{type(self).__name__}({_spec_name(self._prototype)}, replica={self.replica!r}, "
             f"value={self.value!r})"
         )
 
@@ -359,6 +374,11 @@ def _prototype_of(value_type: Any) -> CausalCRDT:
         f"ORMap(value_type) takes a causal CRDT class or an ORMap template such as "
         f"ORMap(ORSet), not {value_type!r}"
     )
+
+
+def _holds(value: CausalCRDT, writers: set[str]) -> bool:
+    """True if ``value`` holds a live dot of one of ``writers``."""
+    return any(replica in writers for replica, _ in value._live_dots())
 
 
 def _retired_dots(plan: Any) -> Iterator[Dot]:

@@ -144,6 +144,7 @@ def _single_add_delta(replica: str, counter: int, element: Any) -> ORSet:
     """The delta of adding a new element under dot ``(replica, counter)``, built directly."""
     delta = ORSet.__new__(ORSet)
     delta._replica = None
+    delta._retired = None
     delta._recorder = None
     context = delta._ctx = _new_context()
     if counter == 1:

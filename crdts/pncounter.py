@@ -8,12 +8,14 @@ totals minus the sum of the decrement totals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Self
 
 from crdts._base import CRDT
 from crdts.gcounter import (
     _check_amount,
     _check_totals,
+    _fold_totals,
     _join_totals,
     _raise_total,
 )
@@ -100,6 +102,27 @@ class PNCounter(CRDT, type_code=2):
     def _merge(self, other: Self) -> None:
         _join_totals(self._increments, other._increments)
         _join_totals(self._decrements, other._decrements)
+
+    # -- writer lifecycle: both of a departed writer's totals move into the folding writer --
+
+    def _writers(self) -> Iterable[str]:
+        return self._increments.keys() | self._decrements.keys()
+
+    def _high_water(self, writer: str) -> int:
+        return self._increments.get(writer, 0) + self._decrements.get(writer, 0)
+
+    def _fold(self, writers: list[str]) -> Self:
+        me, delta = self._writer(), self._empty()
+        # fold into copies so that an overflow in the second half changes nothing
+        increments, decrements = dict(self._increments), dict(self._decrements)
+        _fold_totals(increments, delta._increments, me, writers)
+        _fold_totals(decrements, delta._decrements, me, writers)
+        self._increments, self._decrements = increments, decrements
+        return delta
+
+    def _drop(self, writer: str) -> None:
+        self._increments.pop(writer, None)
+        self._decrements.pop(writer, None)
 
     def _state(self) -> Any:
         return self._increments, self._decrements

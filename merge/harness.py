@@ -256,6 +256,7 @@ class Replica:
         self._held: list[tuple[int, Message]] = []  # (step to retry at, message)
         self._unseen_from = 0  # every update numbered below this has been seen here
         self._snapshot: _Snapshot | None = None
+        self._incarnation = 0  # how many writers this replica has been bound to
 
     @property
     def state(self) -> Any:
@@ -764,9 +765,12 @@ class Network:
         return HLC(replica.id, now=physical)
 
     def _bind(self, state: Any, replica: Replica) -> Any:
+        # a new writer per binding (start and each restart), numbered so a seed replays
+        replica._incarnation += 1
+        incarnation = str(replica._incarnation)
         if self._stamped:
-            return state.copy(replica=replica.id, clock=replica._clock)
-        return state.copy(replica=replica.id)
+            return state.copy(replica=replica.id, incarnation=incarnation, clock=replica._clock)
+        return state.copy(replica=replica.id, incarnation=incarnation)
 
     def _live(self, replica_id: str) -> Replica:
         replica = self.replica(replica_id)

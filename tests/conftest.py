@@ -1,4 +1,4 @@
-"""Shared test configuration: Hypothesis profiles.
+"""Shared test configuration: Hypothesis profiles and deterministic writer incarnations.
 
 ``dev`` (the default) explores randomly; ``ci`` is derandomized and has no deadline so a
 loaded two-core CI machine gives the same verdict every run; ``long`` is a bug hunt for
@@ -7,8 +7,12 @@ outside CI (``HYPOTHESIS_PROFILE=long``). ``CI`` in the environment selects ``ci
 """
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from crdts import incarnations
 
 settings.register_profile("dev", max_examples=100)
 settings.register_profile(
@@ -23,3 +27,10 @@ settings.register_profile(
     "long", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_incarnations() -> Iterator[None]:
+    """Writer incarnations count 1, 2, 3, ... in every test, so a failure replays exactly."""
+    with incarnations():
+        yield

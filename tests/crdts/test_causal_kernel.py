@@ -134,21 +134,27 @@ def test_cart_metadata_stays_bounded_after_a_thousand_add_remove_cycles() -> Non
     assert cart._metadata_size() == peer._metadata_size() == 1
 
 
+def _shared(empty: Any, name: str) -> Any:
+    """A writer bound to the explicit writer id ``name#x``: calling it twice makes two
+    writers that share one id, which only an explicit incarnation can do."""
+    return empty.copy(replica=name, incarnation="x")
+
+
 def test_two_writers_sharing_a_replica_id_are_caught_and_nothing_changes() -> None:
-    phone, laptop = ORSet(replica="alice"), ORSet(replica="alice")
+    phone, laptop = _shared(ORSet(), "alice"), _shared(ORSet(), "alice")
     _ = phone.add("milk")
     _ = laptop.add("eggs")  # the same dot alice:1, carrying another element
     before = phone.copy()
     with pytest.raises(DotConflictError) as caught:
         phone.merge(laptop)
-    assert caught.value.dot == ("alice", 1)
+    assert caught.value.dot == ("alice#x", 1)
     assert isinstance(caught.value, ValueError)
     assert phone == before
     phone._check()
 
 
 def test_a_shared_replica_id_inside_a_map_is_caught() -> None:
-    a, b = ORMap(MVRegister, replica="s"), ORMap(MVRegister, replica="s")
+    a, b = _shared(ORMap(MVRegister), "s"), _shared(ORMap(MVRegister), "s")
     _ = a.update("k", lambda r: r.assign(1))
     _ = b.update("k", lambda r: r.assign(2))
     before = a.copy()
@@ -157,7 +163,7 @@ def test_a_shared_replica_id_inside_a_map_is_caught() -> None:
     assert a == before
 
 
-@pytest.mark.parametrize("make", [lambda: ORMap(ORSet, replica="a"), lambda: Cart(replica="a")])
+@pytest.mark.parametrize("make", [lambda: _shared(ORMap(ORSet), "a"), lambda: _shared(Cart(), "a")])
 def test_a_shared_replica_id_across_map_keys_is_caught(make: Any) -> None:
     """Regression (found while writing docs/concepts.md): the same dot live under two keys
     made both entries vanish silently instead of raising."""
@@ -171,7 +177,7 @@ def test_a_shared_replica_id_across_map_keys_is_caught(make: Any) -> None:
     before = first.copy()
     with pytest.raises(DotConflictError) as caught:
         first.merge(second)
-    assert caught.value.dot == ("a", 1)
+    assert caught.value.dot == ("a#x", 1)
     assert first == before and first.value == before.value
 
 

@@ -37,7 +37,7 @@ def test_an_increment_returns_a_delta_holding_only_the_new_total_of_its_replica(
     delta = a.increment(3)
     delta._check()
     assert delta.replica is None
-    assert delta._to_wire() == [["a", 5]]
+    assert delta._to_wire() == [[a.writer, 5]]
 
 
 def test_merging_keeps_the_larger_total_per_replica_so_nothing_is_counted_twice() -> None:
@@ -190,8 +190,8 @@ def test_a_pncounter_delta_carries_only_the_changed_half() -> None:
     counter.increment(4)
     delta = counter.decrement(1)
     delta._check()
-    assert delta._to_wire() == [["a", 0, 1]]
-    assert counter.increment(0)._to_wire() == [["a", 4, 0]]
+    assert delta._to_wire() == [[counter.writer, 0, 1]]
+    assert counter.increment(0)._to_wire() == [[counter.writer, 4, 0]]
 
 
 @pytest.mark.parametrize("method", ["increment", "decrement"])
@@ -304,17 +304,17 @@ def test_the_merged_value_is_every_increment_minus_every_decrement(
 def test_equal_counters_built_in_different_orders_have_equal_wire_structures() -> None:
     one, two = PNCounter(replica="x"), PNCounter(replica="y")
     for replica in ("a", "b", "c"):
-        other = PNCounter(replica=replica)
+        other = PNCounter().copy(replica=replica, incarnation="1")
         other.increment(2)
         other.decrement(1)
         one.merge(other)
     for replica in ("c", "a", "b"):
-        other = PNCounter(replica=replica)
+        other = PNCounter().copy(replica=replica, incarnation="1")
         other.decrement(1)
         other.increment(2)
         two.merge(other)
     assert one._to_wire() == two._to_wire()
-    assert one._to_wire() == [["a", 2, 1], ["b", 2, 1], ["c", 2, 1]]
+    assert one._to_wire() == [["a#1", 2, 1], ["b#1", 2, 1], ["c#1", 2, 1]]
 
 
 @pytest.mark.parametrize(

@@ -17,19 +17,28 @@ from clocks import HLC, Timestamp, VectorClock
 VECTORS = Path(__file__).with_name("v1.json")
 
 
+def _legacy(obj: Any, writer: str) -> Any:
+    """Bind ``obj`` to the bare writer id ``writer``, as states written before writer
+    incarnations named their writers: the pinned bytes hold such ids, and they must keep
+    decoding the same way."""
+    obj._replica = writer
+    obj._rebind(obj)
+    return obj
+
+
 def _clock(replica: str) -> HLC:
     return HLC(replica, now=lambda: 1_700_000_000_000)
 
 
 def gcounter() -> Any:
-    a, b = crdts.GCounter(replica="a"), crdts.GCounter(replica="b")
+    a, b = _legacy(crdts.GCounter(), "a"), _legacy(crdts.GCounter(), "b")
     _ = a.increment(3)
     _ = b.increment(2)
     return a | b
 
 
 def pncounter() -> Any:
-    c = crdts.PNCounter(replica="a")
+    c = _legacy(crdts.PNCounter(), "a")
     _ = c.increment(5)
     _ = c.decrement(7)
     return c
@@ -42,21 +51,21 @@ def lwwregister() -> Any:
 
 
 def mvregister() -> Any:
-    a, b = crdts.MVRegister(replica="a"), crdts.MVRegister(replica="b")
+    a, b = _legacy(crdts.MVRegister(), "a"), _legacy(crdts.MVRegister(), "b")
     _ = a.assign("red")
     _ = b.assign(["blue", 1])
     return a | b
 
 
 def gset() -> Any:
-    s = crdts.GSet(replica="a")
+    s = _legacy(crdts.GSet(), "a")
     for element in ["x", 1, (2, b"y"), None]:
         _ = s.add(element)
     return s
 
 
 def twopset() -> Any:
-    s = crdts.TwoPSet(replica="a")
+    s = _legacy(crdts.TwoPSet(), "a")
     _ = s.add("x")
     _ = s.add("y")
     _ = s.remove("x")
@@ -72,8 +81,8 @@ def lwwelementset() -> Any:
 
 
 def orset() -> Any:
-    a = crdts.ORSet(replica="a")
-    b = a.copy(replica="b")
+    a = _legacy(crdts.ORSet(), "a")
+    b = _legacy(a.copy(replica=None), "b")
     b.merge(a.add("x"))
     _ = a.add("y")
     _ = b.remove("x")
@@ -82,7 +91,7 @@ def orset() -> Any:
 
 
 def rworset() -> Any:
-    a = crdts.RWORSet(replica="a")
+    a = _legacy(crdts.RWORSet(), "a")
     _ = a.add("x")
     _ = a.add("y")
     _ = a.remove("y")
@@ -90,27 +99,27 @@ def rworset() -> Any:
 
 
 def ewflag() -> Any:
-    f = crdts.EWFlag(replica="a")
+    f = _legacy(crdts.EWFlag(), "a")
     _ = f.enable()
     return f
 
 
 def dwflag() -> Any:
-    f = crdts.DWFlag(replica="a")
+    f = _legacy(crdts.DWFlag(), "a")
     _ = f.enable()
     _ = f.disable()
     return f
 
 
 def causalcounter() -> Any:
-    c = crdts.CausalCounter(replica="a")
+    c = _legacy(crdts.CausalCounter(), "a")
     _ = c.increment(4)
     _ = c.decrement(1)
     return c
 
 
 def ormap() -> Any:
-    m = crdts.ORMap(crdts.ORMap(crdts.ORSet), replica="a")
+    m = _legacy(crdts.ORMap(crdts.ORMap(crdts.ORSet)), "a")
     _ = m.update("user", lambda inner: inner.update("tags", lambda s: s.add("admin")))
     _ = m.update("other", lambda inner: inner.update("t", lambda s: s.add(1)))
     _ = m.remove("other")
@@ -126,7 +135,7 @@ def lwwmap() -> Any:
 
 
 def cart() -> Any:
-    c = crdts.Cart(replica="a")
+    c = _legacy(crdts.Cart(), "a")
     _ = c.add("book", 2)
     _ = c.add("pen")
     # a decrement written directly (since Cart.remove(item, n) records the remainder as a
@@ -136,7 +145,7 @@ def cart() -> Any:
 
 
 def orset_delta() -> Any:
-    a = crdts.ORSet(replica="a")
+    a = _legacy(crdts.ORSet(), "a")
     _ = a.add("x")
     return a.remove("x")
 
