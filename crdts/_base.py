@@ -159,7 +159,7 @@ class CRDT(ABC):
         self._check_compatible(other)
         if self._retired is None and other._retired is None:
             mine = self._replica
-            if mine is not None and other._high_water(mine) > self._high_water(mine):
+            if mine is not None and other._exceeds(mine, self._high_water(mine)):
                 self._rotate()
             self._merge(other)
             return
@@ -173,18 +173,17 @@ class CRDT(ABC):
                 retired[writer] = mark
         for writer, mark in retired.items():
             for side in (self, other):
-                seen = side._high_water(writer)
-                if seen > mark:
-                    raise RetiredWriterError(writer, mark, seen)
+                if side._exceeds(writer, mark):
+                    raise RetiredWriterError(
+                        writer, self._mark_repr(mark), self._mark_repr(side._high_water(writer))
+                    )
         stale = [writer for writer in retired if other._high_water(writer)]
         if stale:
             other = other._copy()
             for writer in stale:
                 other._drop(writer)
         mine = self._replica
-        if mine is not None and (
-            mine in retired or other._high_water(mine) > self._high_water(mine)
-        ):
+        if mine is not None and (mine in retired or other._exceeds(mine, self._high_water(mine))):
             self._rotate()
         self._merge(other)
         for writer in retired:
@@ -349,6 +348,14 @@ class CRDT(ABC):
     def _high_water(self, writer: str) -> int:
         """How far the state has seen ``writer`` (0: not at all); grows with its writes."""
         return 0
+
+    def _mark_repr(self, mark: int) -> Any:
+        """A ``_high_water`` mark as a reader would write it (in errors)."""
+        return mark
+
+    def _exceeds(self, writer: str, mark: int) -> bool:
+        """True if the state holds data of ``writer`` beyond ``mark`` (a ``_high_water``)."""
+        return self._high_water(writer) > mark
 
     def _fold(self, writers: list[str]) -> Self:
         """Re-issue ``writers``' contributions as this writer's; return the delta."""

@@ -34,6 +34,8 @@ __all__ = [
 
 #: Largest input :func:`decode` accepts by default, in bytes (64 MiB).
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+_LOW = 2**64 - 1
+
 #: Largest array or map length :func:`decode` accepts by default.
 DEFAULT_MAX_ITEMS = 4_000_000
 
@@ -126,8 +128,11 @@ def encode(obj: Any) -> bytes:
     fields = [entry.version, entry.to_wire(obj)]
     retired = obj._retired if isinstance(obj, CRDT) else None
     if retired:
-        # retired writers travel as a third field, [[writer, high-water], ...] sorted
-        fields.append([[writer, retired[writer]] for writer in sorted(retired)])
+        # retired writers travel as a third field, [[writer, mark high, mark low], ...]
+        # sorted (a mark may be two 64-bit halves: a PNCounter's two totals)
+        fields.append(
+            [[writer, retired[writer] >> 64, retired[writer] & _LOW] for writer in sorted(retired)]
+        )
     payload = msgpack.packb(fields, use_bin_type=True)
     data: bytes = msgpack.packb(msgpack.ExtType(entry.code, payload), use_bin_type=True)
     return data
@@ -253,20 +258,22 @@ def decode(
 
 
 def _retired_from_wire(obj: CRDT, data: Any) -> dict[str, int] | None:
-    """The retired-writer field: sorted, unique ``[writer, high-water]`` pairs, none of whose
-    writers the state still holds data for; ValueError if malformed."""
+    """The retired-writer field: sorted, unique ``[writer, mark high, mark low]`` entries,
+    none of whose writers the state still holds data for; ValueError if malformed."""
     if type(data) is not list or not data:
         raise ValueError(f"retired writers are a non-empty array of [writer, mark]: {data!r}")
     retired: dict[str, int] = {}
     previous = ""
     for item in data:
-        if type(item) is not list or len(item) != 2:
-            raise ValueError(f"a retired writer is [writer, mark], not {item!r}")
-        writer, mark = item
+        if type(item) is not list or len(item) != 3:
+            raise ValueError(f"a retired writer is [writer, high, low], not {item!r}")
+        writer, high, low = item
         if type(writer) is not str or writer <= previous:
             raise ValueError("retired writers must be sorted, unique, non-empty strs")
-        if type(mark) is not int or not 0 <= mark < 2**64:
-            raise ValueError(f"a retirement mark is an int in [0, 2**64): {mark!r}")
+        for half in (high, low):
+            if type(half) is not int or not 0 <= half <= _LOW:
+                raise ValueError(f"a retirement mark half is an int in [0, 2**64): {half!r}")
+        mark = high << 64 | low
         if obj._high_water(writer):
             raise ValueError(f"the state still holds data of retired writer {writer!r}")
         previous = writer

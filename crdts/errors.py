@@ -68,12 +68,13 @@ class RetiredWriterError(CRDTError, ValueError):
     the state left unchanged: those updates would otherwise be silently lost or counted twice.
     """
 
-    def __init__(self, writer: str, high_water: int, seen: int) -> None:
+    def __init__(self, writer: str, high_water: Any, seen: Any) -> None:
         self.writer = writer
         self.high_water = high_water
         self.seen = seen
         super().__init__(
-            f"writer {writer!r} was retired at {high_water} but data from it reaches {seen}: "
+            f"writer {writer!r} was retired at {high_water!r} but data from it reaches "
+            f"{seen!r}: "
             f"it wrote after its retirement; stop that process (bind a fresh writer with "
             f"decode(snapshot, replica=...)) and retire writers only once every replica has "
             f"shipped its state to the retiring replica"

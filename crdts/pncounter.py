@@ -22,6 +22,8 @@ from crdts.gcounter import (
 
 __all__ = ["PNCounter"]
 
+_LOW = 2**64 - 1
+
 
 class PNCounter(CRDT, type_code=2):
     """A counter with increments and decrements: a pair of grow-only counters.
@@ -109,7 +111,17 @@ class PNCounter(CRDT, type_code=2):
         return self._increments.keys() | self._decrements.keys()
 
     def _high_water(self, writer: str) -> int:
-        return self._increments.get(writer, 0) + self._decrements.get(writer, 0)
+        # both totals in one int (a delta carries one half: compare them one by one)
+        return (self._increments.get(writer, 0) << 64) | self._decrements.get(writer, 0)
+
+    def _mark_repr(self, mark: int) -> Any:
+        return (mark >> 64, mark & _LOW)  # (increments, decrements)
+
+    def _exceeds(self, writer: str, mark: int) -> bool:
+        return (
+            self._increments.get(writer, 0) > mark >> 64
+            or self._decrements.get(writer, 0) > mark & _LOW
+        )
 
     def _fold(self, writers: list[str]) -> Self:
         me, delta = self._writer(), self._empty()
