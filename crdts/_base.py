@@ -237,6 +237,8 @@ class CRDT(ABC):
         for writer in marks:
             if self._high_water(writer):
                 self._drop(writer)
+            # the record alone removes the writer's data wherever the delta lands
+            delta._drop(writer)
         retired = dict(self._retired or ())
         retired.update(marks)
         self._retired = retired or None
@@ -291,6 +293,16 @@ class CRDT(ABC):
             result._retired = dict(self._retired)
         name = self.replica if replica is _KEEP else replica
         result._replica = _new_writer(name, incarnation)
+        result._rebind(self)
+        return result
+
+    def _clone(self) -> Self:
+        """A copy that keeps this instance's writer id: only for putting back a state that
+        replaces this one (an undo), never for a second live writer."""
+        result = self._copy()
+        if self._retired is not None:
+            result._retired = dict(self._retired)
+        result._replica = self._replica
         result._rebind(self)
         return result
 

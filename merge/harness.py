@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ import msgpack
 import crdts
 from clocks import HLC, ClockDriftError, Timestamp
 from crdts import CRDT
+from crdts._identity import name_of as _name_of
 
 __all__ = ["STEP_MS", "Faults", "Message", "Metrics", "Network", "Replica", "SettleError"]
 
@@ -230,6 +231,18 @@ class _Snapshot:
     seen: frozenset[int]
 
 
+@dataclass
+class _Retirement:
+    """One run of the retirement protocol (see :meth:`Network.retire`)."""
+
+    writers: frozenset[str]
+    coordinator: str
+    started: int  # step
+    performed: int | None = None  # step the coordinator folded the writers
+    dropping: int | None = None  # step the replicas started dropping the records
+    forgotten: int | None = None  # step the last record left the network
+
+
 class Replica:
     """One replica in a :class:`Network`: its CRDT ``state`` and its protocol state.
 
@@ -257,6 +270,7 @@ class Replica:
         self._unseen_from = 0  # every update numbered below this has been seen here
         self._snapshot: _Snapshot | None = None
         self._incarnation = 0  # how many writers this replica has been bound to
+        self._checkpoint: _Snapshot | None = None  # an older snapshot (see Network.checkpoint)
 
     @property
     def state(self) -> Any:
@@ -274,6 +288,11 @@ class Replica:
         return frozenset(self._seen)
 
     @property
+    def writer(self) -> str | None:
+        """The writer id the replica writes as now (a new incarnation after each restart)."""
+        return None if self._state is None else self._state.writer
+
+    @property
     def buffered(self) -> int:
         """How many deltas the replica's delta buffer holds."""
         return len(self._buffer)
@@ -284,6 +303,14 @@ class Replica:
 
 
 # -- the network ------------------------------------------------------------------------------
+
+
+def _payloads(message: Message) -> list[Any]:
+    """The CRDT states a message carries (none for an ack)."""
+    kind, _, _, body = msgpack.unpackb(message.frame, raw=False)
+    if kind == "delta":
+        return [crdts.decode(payload) for _, payload in body]
+    return [crdts.decode(body)] if kind == "state" else []
 
 
 def _template_of(crdt_type: Any) -> CRDT:
@@ -449,6 +476,9 @@ class Network:
         )
         self._healed_at: int | None = None
         self._healed_at_updates = 0
+        self._retirements: list[_Retirement] = []
+        self._stale_restarts = 0
+        self._initial = _Snapshot(crdts.encode(self._template), 0, None, frozenset())
         self._steps_to_converge: int | None = None
 
     # -- reading ---------------------------------------------------------------------------
@@ -565,7 +595,7 @@ class Network:
                 change is undone). If ``fn`` raises, its change is undone too.
         """
         target = self._live(replica)
-        before = target._state.copy()
+        before = target._state._clone()
         try:
             delta = fn(target._state)
         except BaseException:
@@ -652,17 +682,49 @@ class Network:
             volatile.clear()
         target._held.clear()
 
-    def restart(self, replica: str) -> None:
+    def checkpoint(self, replica: str) -> None:
+        """Save ``replica``'s current state as an older snapshot for ``restart(stale=True)``.
+
+        Models a backup or a periodic snapshot: restarting from it loses whatever the replica
+        did after it (its own updates that reached no peer are lost for good; see
+        :attr:`lost_updates`).
+        """
+        target = self._live(replica)
+        clock = None if target._clock is None else crdts.encode(target._clock.last)
+        target._checkpoint = _Snapshot(
+            crdts.encode(target._state), target._seq, clock, frozenset(target._seen)
+        )
+
+    def restart(self, replica: str, *, stale: bool = False) -> None:
         """Bring a crashed ``replica`` back from its persisted snapshot.
 
-        It decodes its state, sequence counter and clock; with no buffer and no acks, its
-        next anti-entropy round ships its full state to every peer.
+        It decodes its state and clock (with ``stale=True``, from its last
+        :meth:`checkpoint`, or its initial empty state if it never took one) as a new
+        writer — the next incarnation of its name — so nothing it writes next can collide
+        with what its previous incarnation wrote. With no buffer and no acks, its next
+        anti-entropy round ships its full state to every peer. Its delta sequence counter
+        is durable and never goes back.
         """
         target = self.replica(replica)
         if target.up:
             raise RuntimeError(f"replica {replica!r} is not crashed")
         snapshot = target._snapshot
         assert snapshot is not None  # set by crash()
+        if stale:
+            self._stale_restarts += 1
+            seq = snapshot.seq
+            snapshot = target._checkpoint or self._initial
+            snapshot = _Snapshot(snapshot.state, seq, snapshot.clock, snapshot.seen)
+            # the new incarnation's first contact tells peers it went back: they forget its
+            # acknowledgements and ship it their full state, as to a replica never heard of
+            for peer in self._replicas.values():
+                for volatile in (peer._acked, peer._sent_end, peer._resent_at):
+                    volatile.pop(replica, None)
+            # messages on their way to the previous incarnation claim acknowledgements it
+            # gave and the restored state lacks: it refuses them (the sender resends)
+            for message in [m for m in self._flight.values() if m.receiver == replica]:
+                del self._flight[message.id]
+                self._counts["dropped"] += 1
         if self._stamped:
             target._clock = self._new_clock(target)
             if snapshot.clock is not None:
@@ -674,7 +736,74 @@ class Network:
         target._state = self._bind(crdts.decode(snapshot.state), target)
         target._seq = target._low = snapshot.seq
         target._seen = set(snapshot.seen)
+        target._unseen_from = 0
         target.up = True
+
+    @property
+    def lost_updates(self) -> frozenset[int]:
+        """Updates no replica holds any more (only a stale restart can lose one: its own
+        updates that had reached no peer, nor any message still on the wire). O(u·r)."""
+        if not self._stale_restarts:
+            return frozenset()
+        held: set[int] = set()
+        for replica in self._replicas.values():
+            held |= replica._seen
+        for message in self._flight.values():
+            for part in message.parts:
+                held |= part
+        return frozenset(range(len(self._updates))) - held
+
+    def retire(self, replica: str) -> None:
+        """Retire the writers ``replica`` no longer writes as: its earlier incarnations.
+
+        Every restart leaves the previous incarnation's id in every state (a counter entry,
+        a context entry). This runs the pruning protocol (after Akka's
+        ``RemovedNodePruning``) over the simulated network, advancing with :meth:`step`:
+
+        1. *initiated*: the coordinator (``replica`` itself, else the first live replica)
+           waits until it has seen everything any replica — up or crashed, or any message
+           on the wire — holds of the departed writers;
+        2. *performed*: it calls ``state.retire(...)``, folding their contributions into its
+           own writer; the delta travels as an ordinary update, so loss, duplication,
+           reordering and crashes are handled by anti-entropy, and every replica that
+           merges it drops the departed ids;
+        3. *forgotten*: once every replica holds the retirement (in its state and its
+           persisted snapshots) and nothing on the wire predates it, every replica drops the
+           retirement records; older checkpoints are replaced by current ones, since
+           restoring a snapshot from before a forgotten retirement would bring the departed
+           writers back.
+
+        Raises:
+            KeyError: no such replica.
+        """
+        target = self.replica(replica)
+        current = target.writer
+        departed = {
+            writer
+            for other in self._replicas.values()
+            for writer in other._state.writers()
+            if writer != current and _name_of(writer) == replica
+        }
+        departed -= {w for run in self._retirements if run.forgotten is None for w in run.writers}
+        if departed:
+            self._retirements.append(_Retirement(frozenset(departed), replica, self._step))
+            self._advance_retirements()
+
+    @property
+    def retirements(self) -> tuple[tuple[frozenset[str], str], ...]:
+        """Each retirement run so far: its writers and its phase (``"initiated"``,
+        ``"performed"`` or ``"forgotten"``)."""
+        return tuple(
+            (
+                run.writers,
+                "forgotten"
+                if run.forgotten is not None
+                else "performed"
+                if run.performed is not None
+                else "initiated",
+            )
+            for run in self._retirements
+        )
 
     def step(self) -> int:
         """Advance one step: retry deferred merges, deliver due messages, run anti-entropy.
@@ -696,6 +825,8 @@ class Network:
         for message in due:
             del self._flight[message.id]
             delivered += self._arrive(message)
+        if any(run.forgotten is None for run in self._retirements):
+            self._advance_retirements()  # before anti-entropy: dropped records stay dropped
         for replica_id, replica in self._replicas.items():
             if replica.up and (self._step + self._offsets[replica_id]) % self.interval == 0:
                 self._anti_entropy(replica)
@@ -753,6 +884,81 @@ class Network:
             f"Network({type(self._template).__name__}, replicas={list(self._ids)!r}, "
             f"sync={self.sync!r}, step={self._step})"
         )
+
+    # -- internals: the retirement protocol -------------------------------------------------
+
+    def _wire_states(self) -> list[Any]:
+        """Every CRDT state a merge could still meet (all replicas are up): the replicas'
+        states and checkpoints, and the payloads of messages on the wire."""
+        states = [replica._state for replica in self._replicas.values()]
+        for replica in self._replicas.values():
+            if replica._checkpoint is not None:
+                states.append(crdts.decode(replica._checkpoint.state))
+        states.extend(self._messages_states())
+        return states
+
+    def _messages(self) -> Iterator[Message]:
+        """Messages not yet merged: on the wire, or deferred by clock drift."""
+        yield from self._flight.values()
+        for replica in self._replicas.values():
+            for _, message in replica._held:
+                yield message
+
+    def _advance_retirements(self) -> None:
+        for run in self._retirements:
+            if run.forgotten is not None:
+                continue
+            if run.performed is None:
+                self._perform(run)
+            else:
+                self._forget(run)
+
+    def _perform(self, run: _Retirement) -> None:
+        if not all(replica.up for replica in self._replicas.values()):
+            return  # a crashed replica's persisted state may hold what nobody else has
+        coordinator = self._replicas[run.coordinator]
+        state = coordinator._state
+        marks = {writer: state._high_water(writer) for writer in run.writers}
+        for other in self._wire_states():
+            if any(other._exceeds(writer, mark) for writer, mark in marks.items()):
+                return  # not yet seen by the coordinator: wait for anti-entropy
+        self.update(run.coordinator, lambda s: s.retire(*sorted(run.writers)))
+        run.performed = self._step
+
+    def _forget(self, run: _Retirement) -> None:
+        """Drop the records once nothing that predates the retirement is left; repeated
+        (records re-added by messages still on the wire are dropped again) until no
+        message carries them either."""
+        if not all(replica.up for replica in self._replicas.values()):
+            return
+        writers = run.writers
+        if run.dropping is None:
+            if not any(writers & state.retired.keys() for state in self._wire_states()):
+                # the retirement itself was lost (the coordinator restarted from a snapshot
+                # older than it before shipping it): perform it again
+                run.performed = None
+                return
+            if not all(writers <= r._state.retired.keys() for r in self._replicas.values()):
+                return  # not merged everywhere yet
+            if not all(writers <= state.retired.keys() for state in self._messages_states()):
+                return  # a message that predates the retirement is still on the wire
+            run.dropping = self._step
+        for replica in self._replicas.values():
+            replica._state.forget_retired(*writers)
+            for entry in replica._buffer.values():  # deltas still to be shipped
+                entry.delta.forget_retired(*writers)
+            if replica._checkpoint is not None and run.dropping == self._step:
+                self.checkpoint(replica.id)  # an older backup would resurrect the writers
+        if not any(writers & state.retired.keys() for state in self._messages_states()):
+            run.forgotten = self._step
+
+    def _messages_states(self) -> Iterator[Any]:
+        """Every state on its way somewhere: buffered deltas and messages not yet merged."""
+        for replica in self._replicas.values():
+            for entry in replica._buffer.values():
+                yield entry.delta
+        for message in self._messages():
+            yield from _payloads(message)
 
     # -- internals: replicas and clocks ----------------------------------------------------
 
@@ -835,6 +1041,12 @@ class Network:
                 reasons.append(f"{waiting} replica pairs with unacknowledged deltas")
         made = len(self._updates)
         behind = [rid for rid, replica in self._replicas.items() if len(replica._seen) < made]
+        if behind and self._stale_restarts:
+            # updates a stale restart lost everywhere can never arrive: do not wait for them
+            expected = set(range(made)) - self.lost_updates
+            behind = [rid for rid in behind if expected - self._replicas[rid]._seen]
+        if any(run.forgotten is None for run in self._retirements):
+            reasons.append("a retirement is in progress")
         if behind:
             reasons.append(f"not every update has reached {', '.join(behind)}")
         if not self.converged():
