@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from itertools import islice
 from typing import Any, Generic, Self, TypeVar
 
 from crdts import _wire
@@ -198,9 +199,9 @@ class CausalContext:
             # no empty clouds; whole runs of int bounds, strictly increasing (sorted,
             # disjoint, coalesced); isolated: the first dot is not contiguous with the vector
             assert isinstance(replica, str) and type(runs) is list, replica
-            assert runs and len(runs) % 2 == 0, (replica, runs)
-            assert all(type(bound) is int for bound in runs), (replica, runs)
-            assert all(map(int.__lt__, runs, runs[1:])), (replica, runs)
+            assert runs and len(runs) % 2 == 0, (replica, runs[:4])
+            assert all(type(bound) is int for bound in runs), replica
+            assert all(map(int.__lt__, runs, islice(runs, 1, None))), (replica, runs[:4])
             top = self.vv.get(replica, 0)
             assert runs[0] > top + 1, (replica, top, runs[:2])
 

@@ -171,9 +171,9 @@ def _cloud_message(gaps: list[int], replica: str = "b") -> bytes:
 
 
 def _victim() -> ORSet:
-    state = ORSet(replica="a")
+    state, writer = ORSet(replica="a"), ORSet(replica="b")
     for element in ["x", "y", "z"]:
-        state.merge(ORSet(replica="b").add(element))  # b's dots 1
+        state.merge(writer.add(f"{element} from b"))  # b's dots 1 to 3
         _ = state.add(element)
     return state
 
