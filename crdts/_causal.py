@@ -20,7 +20,7 @@ with the dots to retire and the payloads to add, and get the delta back.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from itertools import islice
 from typing import Any, Generic, Self, TypeVar
 
@@ -113,6 +113,9 @@ class CausalContext:
                 continue  # every dot already in the vector
             mine = cloud.get(replica)
             if mine is None:
+                if theirs[0] == vv.get(replica, 0) + 1 and len(theirs) == 2:
+                    vv[replica] = theirs[1] - 1  # the next dots in order: a delta's case
+                    continue
                 cloud[replica] = theirs.copy()
             elif mine != theirs:
                 if len(theirs) <= _SPLICE_RUNS:
@@ -215,8 +218,24 @@ def runs_contain(runs: list[int], counter: int) -> bool:
     return bool(bisect_right(runs, counter) & 1)
 
 
-def runs_select(runs: list[int], counters: Iterable[int]) -> set[int]:
-    """The ``counters`` that lie in ``runs``."""
+def runs_select(runs: list[int], counters: Collection[int]) -> set[int]:
+    """The ``counters`` that lie in ``runs``, walking whichever side is smaller: the
+    counters (a bisect each), or the dots of the runs (a membership test each)."""
+    size = len(counters)
+    if len(runs) < 2 * size:
+        # few runs: count their dots, stopping as soon as they outnumber the counters
+        dots = 0
+        for i in range(0, len(runs), 2):
+            dots += runs[i + 1] - runs[i]
+            if dots > size:
+                break
+        else:
+            return {
+                c
+                for i in range(0, len(runs), 2)
+                for c in range(runs[i], runs[i + 1])
+                if c in counters
+            }
     low, high = runs[0], runs[-1]
     return {c for c in counters if low <= c < high and bisect_right(runs, c) & 1}
 
