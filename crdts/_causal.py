@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
-from itertools import islice
+from itertools import islice, repeat
+from operator import le
 from typing import Any, Generic, Self, TypeVar
 
 from crdts import _wire
@@ -121,7 +122,7 @@ class CausalContext:
                 if len(theirs) <= _SPLICE_RUNS:
                     for i in range(0, len(theirs), 2):
                         _add_run(mine, theirs[i], theirs[i + 1])
-                else:
+                elif not _covers(mine, theirs):
                     cloud[replica] = _union(mine, theirs)
         if cloud:
             self._compact(other.vv.keys() | other.cloud.keys())
@@ -250,6 +251,14 @@ def _add_run(runs: list[int], start: int, end: int) -> None:
         runs[i:j] = [] if j & 1 else [end]
     else:
         runs[i:j] = [start] if j & 1 else [start, end]
+
+
+def _covers(runs: list[int], other: list[int]) -> bool:
+    """True if every run of ``other`` lies inside a run of ``runs`` (loops run in C)."""
+    # the run of ``runs`` each start of ``other`` falls in (an odd bisect), which must
+    # reach at least as far as that run of ``other``
+    found = list(map(bisect_right, repeat(runs), other[::2]))
+    return all(map((1).__and__, found)) and all(map(le, other[1::2], map(runs.__getitem__, found)))
 
 
 def _union(left: list[int], right: list[int]) -> list[int]:

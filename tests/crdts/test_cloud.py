@@ -73,9 +73,19 @@ def _agrees(context: CausalContext, model: set[tuple[str, int]]) -> None:
             st.tuples(st.just("forget"), st.sampled_from(REPLICAS)),
         ),
         max_size=30,
-    )
+    ),
+    # joins splice short clouds run by run and merge long ones: drive both ways
+    st.sampled_from([0, 2, causal._SPLICE_RUNS]),
 )
-def test_runs_behave_like_a_plain_set_of_dots(ops: list[tuple[str, Any]]) -> None:
+def test_runs_behave_like_a_plain_set_of_dots(ops: list[tuple[str, Any]], splice: int) -> None:
+    default, causal._SPLICE_RUNS = causal._SPLICE_RUNS, splice
+    try:
+        _run_against_the_model(ops)
+    finally:
+        causal._SPLICE_RUNS = default
+
+
+def _run_against_the_model(ops: list[tuple[str, Any]]) -> None:
     context, model = CausalContext(), set()
     for op, arg in ops:
         if op == "add":
@@ -93,14 +103,18 @@ def test_runs_behave_like_a_plain_set_of_dots(ops: list[tuple[str, Any]]) -> Non
         _agrees(context, model)
 
 
-@given(dots_strategy, dots_strategy)
+@given(dots_strategy, dots_strategy, st.sampled_from([0, causal._SPLICE_RUNS]))
 def test_equal_dot_sets_give_equal_contexts_whatever_the_order(
-    left: list[tuple[str, int]], right: list[tuple[str, int]]
+    left: list[tuple[str, int]], right: list[tuple[str, int]], splice: int
 ) -> None:
-    one = _build(left)
-    one.join(_build(right))
-    other = _build(list(reversed(right)))
-    other.join(_build(list(reversed(left))))
+    default, causal._SPLICE_RUNS = causal._SPLICE_RUNS, splice
+    try:
+        one = _build(left)
+        one.join(_build(right))
+        other = _build(list(reversed(right)))
+        other.join(_build(list(reversed(left))))
+    finally:
+        causal._SPLICE_RUNS = default
     assert one == other and repr(one) == repr(other)
     assert one.copy() == one and one.copy().cloud is not one.cloud
 
@@ -218,6 +232,24 @@ def test_a_scattered_cloud_merged_again_does_no_per_run_work(
     for _ in range(10):
         state.merge(scattered)
     assert calls == []
+
+
+def test_a_long_cloud_already_covered_is_joined_without_a_merge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mine = _build([("b", c) for c in range(10, 200, 2)] + [("b", 11), ("b", 500)])
+    theirs = _build([("b", c) for c in range(10, 200, 2)])
+    assert mine != theirs and len(theirs.cloud["b"]) > causal._SPLICE_RUNS
+    before = mine.copy()
+    calls = []
+    monkeypatch.setattr(causal, "_union", lambda *a: calls.append(a))
+    mine.join(theirs)
+    assert calls == [] and mine == before
+    theirs.add("b", 1000)  # now one run is missing from mine: a real merge
+    monkeypatch.undo()
+    mine.join(theirs)
+    mine._check()
+    assert set(mine.dots()) == set(before.dots()) | {("b", 1000)}
 
 
 def test_cloud_limit_rejected_with_decode_error() -> None:
