@@ -20,7 +20,7 @@ with the dots to retire and the payloads to add, and get the delta back.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from itertools import islice, repeat
 from operator import le
 from typing import Any, Generic, Self, TypeVar
@@ -99,6 +99,10 @@ class CausalContext:
             self.vv[replica] = counter
         elif runs is None:
             self.cloud[replica] = [counter, counter + 1]
+        elif counter == runs[-1]:
+            runs[-1] = counter + 1  # just above the last run: extend it
+        elif counter > runs[-1]:
+            runs += (counter, counter + 1)
         else:
             _add_run(runs, counter, counter + 1)
 
@@ -219,10 +223,12 @@ def runs_contain(runs: list[int], counter: int) -> bool:
     return bool(bisect_right(runs, counter) & 1)
 
 
-def runs_select(runs: list[int], counters: Collection[int]) -> set[int]:
-    """The ``counters`` that lie in ``runs``, walking whichever side is smaller: the
-    counters (a bisect each), or the dots of the runs (a membership test each)."""
+def runs_select(runs: list[int], counters: Mapping[int, Any]) -> set[int]:
+    """The keys of ``counters`` that lie in ``runs``, walking whichever side is smaller: the
+    counters (a bisect each), or the dots of the runs (a lookup each, in C)."""
     size = len(counters)
+    if len(runs) == 2 and runs[1] - runs[0] <= size:
+        return counters.keys() & range(runs[0], runs[1])  # a delta's cloud: one short run
     if len(runs) < 2 * size:
         # few runs: count their dots, stopping as soon as they outnumber the counters
         dots = 0
@@ -231,12 +237,10 @@ def runs_select(runs: list[int], counters: Collection[int]) -> set[int]:
             if dots > size:
                 break
         else:
-            return {
-                c
-                for i in range(0, len(runs), 2)
-                for c in range(runs[i], runs[i + 1])
-                if c in counters
-            }
+            found: set[int] = set()
+            for i in range(0, len(runs), 2):
+                found |= counters.keys() & range(runs[i], runs[i + 1])
+            return found
     low, high = runs[0], runs[-1]
     return {c for c in counters if low <= c < high and bisect_right(runs, c) & 1}
 
