@@ -53,9 +53,10 @@ class CausalContext:
 
     Cost, for a replica whose cloud holds k runs: ``contains`` O(1) without a cloud, else
     O(log k); ``next_counter`` O(1); ``add`` O(log k) plus one list splice; ``join`` O(r) for
-    r replicas plus, per cloud of the other side, O(1) when it lies below the vector or equals
-    ours, O(log k) per run otherwise (a long cloud: one O(k + k') merge). No operation scans
-    the dots of a run.
+    r replicas plus, per cloud of the other side, O(1) when it lies below the vector, one
+    C-level list comparison when it equals ours, O(log k) per run otherwise (for a long
+    cloud, bisects run in C to find it already covered, else one O(k + k') merge). No
+    operation but :meth:`dots` walks the dots of a run.
     """
 
     __slots__ = ("cloud", "vv")
