@@ -432,7 +432,10 @@ class DotFun(Generic[V]):
             else:
                 seen = {c for c in my_counters if c <= top}
             if cloud:
-                seen |= runs_select(cloud, my_counters)
+                if len(cloud) == 2 and cloud[1] - cloud[0] <= len(my_counters):
+                    seen |= my_counters.keys() & range(cloud[0], cloud[1])  # a delta's
+                else:
+                    seen |= runs_select(cloud, my_counters)
             held = other.by_replica.get(replica)
             if held and seen:
                 seen -= held.keys()
