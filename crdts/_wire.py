@@ -7,8 +7,10 @@ anything malformed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from itertools import accumulate
+from contextvars import ContextVar
+from itertools import accumulate, repeat
 from operator import sub
 from typing import Any
 
@@ -220,15 +222,54 @@ def _pairs(data: Any, width: int, what: str) -> list[Any]:
     return data
 
 
+#: Most cloud dots one decoded causal context may list (see ``crdts.codec.decode``).
+DEFAULT_MAX_CLOUD = 65_536
+
+#: the limit in force for the current decode (set by ``crdts.codec.decode``)
+max_cloud: ContextVar[int] = ContextVar("max_cloud", default=DEFAULT_MAX_CLOUD)
+
+
+def _cloud_gaps(runs: list[int]) -> list[int]:
+    """The gap-encoded counters of cloud ``runs`` (one entry per dot, as version 1 writes)."""
+    gaps: list[int] = []
+    last = 0  # the previous counter written
+    for i in range(0, len(runs), 2):
+        start, end = runs[i], runs[i + 1]
+        gaps.append(start - last)
+        if end - start > 1:
+            gaps.extend(repeat(1, end - start - 1))
+        last = end - 1
+    return gaps
+
+
 def context_to_wire(context: Any) -> list[Any]:
     """``[[[replica, n], ...], [[replica, [counters, gap-encoded]], ...]]``, sorted."""
     vv = [[replica, context.vv[replica]] for replica in sorted(context.vv)]
-    cloud = [[r, _gaps(sorted(context.cloud[r]))] for r in sorted(context.cloud)]
+    cloud = [[r, _cloud_gaps(context.cloud[r])] for r in sorted(context.cloud)]
     return [vv, cloud]
 
 
+def _cloud_runs(gaps: list[Any], top: int, replica: str) -> list[int]:
+    """Rebuild cloud runs from gap-encoded counters, never materialising one int per dot
+    of a run; ValueError if malformed or not compact above ``top``."""
+    runs: list[int] = []
+    counter = 0
+    for gap in gaps:
+        if type(gap) is not int or gap < 1:
+            raise ValueError(f"dot cloud for {replica!r}: counters must be ints ascending from 1")
+        counter += gap
+        if gap == 1 and runs:
+            runs[-1] = counter + 1  # extends the current run
+        else:
+            runs += (counter, counter + 1)
+    if runs[0] <= top + 1 or counter >= 2**64:
+        raise ValueError(f"dot cloud for {replica!r} is not compact: {runs[0]} <= {top + 1}")
+    return runs
+
+
 def context_from_wire(data: Any, context: Any) -> Any:
-    """Fill the empty ``context`` from :func:`context_to_wire`'s form; ValueError if invalid."""
+    """Fill the empty ``context`` from :func:`context_to_wire`'s form; ValueError if invalid
+    or if the cloud lists more dots than the decode's ``max_cloud``."""
     if type(data) is not list or len(data) != 2:
         raise ValueError(f"a causal context is [vector, cloud], not {data!r}")
     vv_data, cloud_data = data
@@ -239,15 +280,18 @@ def context_from_wire(data: Any, context: Any) -> Any:
             raise ValueError(f"version vector entry for {replica!r} must be in [1, 2**64)")
         context.vv[replica] = top
     previous = None
+    budget = max_cloud.get()
     for replica, gaps in _pairs(cloud_data, 2, "dot cloud"):
         previous = _replica(replica, previous, "dot cloud")
-        counters = _ungap(gaps, "dot cloud")
-        top = context.vv.get(replica, 0)
-        if counters[0] <= top + 1 or counters[-1] >= 2**64:
+        if type(gaps) is not list or not gaps:
+            raise ValueError(f"dot cloud must be a non-empty array of counters, not {gaps!r}")
+        budget -= len(gaps)
+        if budget < 0:
             raise ValueError(
-                f"dot cloud for {replica!r} is not compact: {counters[0]} <= {top + 1}"
+                f"the dot cloud lists more than max_cloud={max_cloud.get()} dots "
+                f"(decode(..., max_cloud=...) raises the limit)"
             )
-        context.cloud[replica] = set(counters)
+        context.cloud[replica] = _cloud_runs(gaps, context.vv.get(replica, 0), replica)
     return context
 
 
@@ -274,7 +318,9 @@ def store_from_wire(
         if type(payloads) is not list or len(payloads) != len(counters):
             raise ValueError(f"dot store for {replica!r}: one payload per counter")
         top, cloud = context.covered(replica)
-        if counters[-1] > top and (not cloud or any(c not in cloud for c in counters if c > top)):
+        if counters[-1] > top and (
+            not cloud or any(not bisect_right(cloud, c) & 1 for c in counters if c > top)
+        ):
             raise ValueError(f"dot store for {replica!r} holds a dot its context has not seen")
         entries.append((replica, counters, payloads_from_wire(payloads)))
     store._index = None  # built from the store on first use

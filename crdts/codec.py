@@ -25,6 +25,7 @@ from crdts._base import CRDT
 from crdts.errors import DecodeError
 
 __all__ = [
+    "DEFAULT_MAX_CLOUD",
     "DEFAULT_MAX_ITEMS",
     "DEFAULT_MAX_SIZE",
     "decode",
@@ -38,6 +39,10 @@ _LOW = 2**64 - 1
 
 #: Largest array or map length :func:`decode` accepts by default.
 DEFAULT_MAX_ITEMS = 4_000_000
+#: Most isolated dots (the causal context's *dot cloud*) one value may list, by default.
+#: A cloud only holds dots that arrived ahead of their predecessors; a longer one is a
+#: hostile or broken peer, and would otherwise travel in every later full state.
+DEFAULT_MAX_CLOUD = _wire.DEFAULT_MAX_CLOUD
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,7 @@ def decode(
     incarnation: str | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     max_items: int = DEFAULT_MAX_ITEMS,
+    max_cloud: int = DEFAULT_MAX_CLOUD,
 ) -> Any:
     """Decode bytes from :func:`encode`; untrusted input is safe.
 
@@ -198,6 +204,7 @@ def decode(
             and simulations; reusing one across processes is exactly what it prevents.
         max_size: refuse inputs longer than this many bytes.
         max_items: refuse arrays or maps declaring more items than this.
+        max_cloud: refuse a causal context whose dot cloud lists more dots than this.
 
     Raises:
         DecodeError: for any malformed, truncated, oversized or unknown input; nothing is
@@ -239,12 +246,15 @@ def decode(
             raise DecodeError(f"invalid {entry.cls.__name__}: {error}") from error
         return _Decoded(obj)
 
+    limit = _wire.max_cloud.set(max_cloud)
     try:
         result = _unpack(data, max_items, ext_hook)
     except DecodeError:
         raise
     except _FAILURES as error:
         raise DecodeError(f"malformed input: {error}") from error
+    finally:
+        _wire.max_cloud.reset(limit)
     if type(result) is not _Decoded:
         raise DecodeError("not a crdtkit value: expected one ext value at top level")
     obj = result.obj

@@ -113,7 +113,7 @@ class ORMap(CausalCRDT, type_code=13):
             value = self._new_value()
         # fn may only add this replica's fresh dots to the context: remember where they start
         top, cloud = self._ctx.covered(replica)
-        cloud = None if cloud is None else set(cloud)
+        cloud = None if cloud is None else cloud.copy()
         recorder = value._empty()
         value._recorder = recorder
         try:
@@ -134,7 +134,7 @@ class ORMap(CausalCRDT, type_code=13):
         return self._emit(delta)
 
     def _restore(
-        self, key: Any, saved: CausalCRDT | None, replica: str, top: int, cloud: set[int] | None
+        self, key: Any, saved: CausalCRDT | None, replica: str, top: int, cloud: list[int] | None
     ) -> None:
         """Undo a failed ``update``: put back the key's value and this replica's context."""
         if saved is None:

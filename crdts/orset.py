@@ -152,7 +152,7 @@ def _single_add_delta(replica: str, counter: int, element: Any) -> ORSet:
         context.cloud = {}
     else:
         context.vv = {}
-        context.cloud = {replica: {counter}}
+        context.cloud = {replica: [counter, counter + 1]}
     store = delta._store = _new_store()
     store.key = None
     store.indexed = True
