@@ -14,6 +14,7 @@ impossible state — raises :class:`~crdts.DecodeError`.
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,12 +141,8 @@ _EXT_MARKERS = frozenset({0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xC7, 0xC8, 0xC9})
 # hook; it accepts 4, 8 or 12 data bytes, so every such value starts with one of these
 # headers (the marker, any length field, then the type byte 0xff). Most inputs hold none of
 # them, and only those that do pay for the hooks that look for a Timestamp in every array.
-_TIMESTAMP_HEADERS = (
-    b"\xd6\xff",
-    b"\xd7\xff",
-    *(b"\xc7" + bytes([n]) + b"\xff" for n in (4, 8, 12)),
-    *(b"\xc8\x00" + bytes([n]) + b"\xff" for n in (4, 8, 12)),
-    *(b"\xc9\x00\x00\x00" + bytes([n]) + b"\xff" for n in (4, 8, 12)),
+_TIMESTAMP_HEADER = re.compile(
+    rb"\xd6\xff|\xd7\xff|(?:\xc7|\xc8\x00|\xc9\x00\x00\x00)[\x04\x08\x0c]\xff"
 )
 
 
@@ -176,7 +173,7 @@ def _refuse_timestamp_in_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
 def _unpack(data: bytes, max_items: int, ext_hook: Callable[[int, bytes], Any]) -> Any:
     size = max(len(data), 1)
     hooks: dict[str, Any] = {}
-    if any(header in data for header in _TIMESTAMP_HEADERS):
+    if _TIMESTAMP_HEADER.search(data) is not None:
         hooks = {
             "list_hook": _refuse_timestamp_in_array,
             "object_pairs_hook": _refuse_timestamp_in_map,
@@ -198,7 +195,9 @@ def _unpack(data: bytes, max_items: int, ext_hook: Callable[[int, bytes], Any]) 
 
 # Decoding builds many containers and no garbage cycles; left on, the cyclic collector runs
 # again and again over the growing result (7x the time of a deeply nested input). It is
-# paused while any thread decodes and restored, as it was, when the last one finishes.
+# paused while any thread decodes a large input and restored, as it was, when the last one
+# finishes; a small input cannot trigger many collections, so it skips the bookkeeping.
+_GC_PAUSE_FROM = 16 * 1024
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_was_enabled = False
@@ -269,8 +268,11 @@ def decode(
         raise DecodeError(f"input of {len(data)} bytes exceeds max_size={max_size}")
     if not data or data[0] not in _EXT_MARKERS:
         raise DecodeError("not a crdtkit value: the input does not start with an ext type")
-    with _gc_paused():
+    if len(data) < _GC_PAUSE_FROM:
         obj = _decode(data, max_items)
+    else:
+        with _gc_paused():
+            obj = _decode(data, max_items)
     if replica is not None:
         if not isinstance(obj, CRDT):
             raise TypeError(f"a {type(obj).__name__} has no replica to bind")
