@@ -141,8 +141,12 @@ _EXT_MARKERS = frozenset({0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xC7, 0xC8, 0xC9})
 # hook; it accepts 4, 8 or 12 data bytes, so every such value starts with one of these
 # headers (the marker, any length field, then the type byte 0xff). Most inputs hold none of
 # them, and only those that do pay for the hooks that look for a Timestamp in every array.
+# (The pattern starts with a byte class so that the scan skips most bytes fast; inputs
+# without any 0xff byte skip the scan.)
 _TIMESTAMP_HEADER = re.compile(
-    rb"\xd6\xff|\xd7\xff|(?:\xc7|\xc8\x00|\xc9\x00\x00\x00)[\x04\x08\x0c]\xff"
+    rb"[\xc7\xc8\xc9\xd6\xd7]"
+    rb"(?:(?<=[\xd6\xd7])|(?<=\xc7)[\x04\x08\x0c]|(?<=\xc8)\x00[\x04\x08\x0c]"
+    rb"|(?<=\xc9)\x00\x00\x00[\x04\x08\x0c])\xff"
 )
 
 
@@ -173,7 +177,7 @@ def _refuse_timestamp_in_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
 def _unpack(data: bytes, max_items: int, ext_hook: Callable[[int, bytes], Any]) -> Any:
     size = max(len(data), 1)
     hooks: dict[str, Any] = {}
-    if _TIMESTAMP_HEADER.search(data) is not None:
+    if b"\xff" in data and _TIMESTAMP_HEADER.search(data) is not None:
         hooks = {
             "list_hook": _refuse_timestamp_in_array,
             "object_pairs_hook": _refuse_timestamp_in_map,
