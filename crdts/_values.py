@@ -7,17 +7,38 @@ Everything a CRDT stores must cross the wire unchanged, so it is checked when it
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
-__all__ = ["check_element", "check_replica", "check_value"]
+__all__ = ["check_element", "check_replica", "check_text", "check_value"]
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
 
+#: a UTF-16 surrogate code point: Python strs may hold one alone, UTF-8 cannot encode it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str) -> str:
+    """Return ``text`` if UTF-8 can encode it (it holds no lone surrogate), else raise
+    ValueError. O(len(text)) for non-ASCII text, O(1) otherwise."""
+    found = None if text.isascii() else _SURROGATE.search(text)
+    if found is not None:
+        raise ValueError(
+            f"{what} holds a lone surrogate {found.group()!r} at index {found.start()}, which "
+            f"UTF-8 cannot encode, so it could never cross the wire; store such text as bytes "
+            f"(str.encode('utf-8', 'surrogatepass')) or clean it first"
+        )
+    return text
+
+
 def _check_scalar(value: Any, what: str) -> bool:
     """Check a scalar; return False if ``value`` is not a scalar at all."""
-    if value is None or isinstance(value, (bool, str, bytes)):
+    if isinstance(value, str):
+        check_text(value, what)
+        return True
+    if value is None or isinstance(value, (bool, bytes)):
         return True
     if isinstance(value, int):
         if not _INT_MIN <= value <= _INT_MAX:
@@ -49,7 +70,9 @@ def check_element(element: Any, what: str = "element", _depth: int = 0) -> Any:
 
     Raises:
         TypeError: for any other type.
-        ValueError: for an int out of range or a NaN.
+        ValueError: for an int out of range, a NaN or a str holding a lone surrogate.
+
+    Cost: O(n) for an element of n nodes (each node is checked once).
     """
     if _check_scalar(element, what):
         return element
@@ -82,6 +105,7 @@ def check_value(value: Any, what: str = "register value", _depth: int = 0) -> An
         for key, item in value.items():
             if type(key) is not str:
                 raise TypeError(f"{what}: dict keys must be str, not {type(key).__name__}")
+            check_text(key, f"{what}: dict key")
             check_value(item, what, _depth + 1)
         return value
     raise TypeError(
@@ -98,4 +122,4 @@ def check_replica(replica: Any) -> str | None:
         raise TypeError(f"replica must be a str, not {type(replica).__name__}")
     if not replica:
         raise ValueError("replica must be a non-empty str")
-    return replica
+    return check_text(replica, "replica")

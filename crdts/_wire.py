@@ -17,7 +17,7 @@ from typing import Any
 import msgpack
 
 from clocks import Timestamp
-from crdts._values import MAX_DEPTH, check_element
+from crdts._values import MAX_DEPTH, check_element, check_text
 
 __all__ = [
     "check_timestamp",
@@ -46,14 +46,31 @@ def element_to_wire(element: Any) -> Any:
     return element
 
 
-def element_from_wire(data: Any) -> Any:
+#: what msgpack (``raw=False``) yields that is a valid element as it is (its strs are valid
+#: UTF-8). Ints need a range check, and anything else — floats, arrays, maps, msgpack's own
+#: ``Timestamp`` — a closer look: every check is an allow-list.
+_PLAIN_TYPES = frozenset({str, bytes, bool, type(None)})
+_PLAIN_OR_INT = _PLAIN_TYPES | {int}
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def element_from_wire(data: Any, _depth: int = 0) -> Any:
     """Rebuild an element written by :func:`element_to_wire`; ValueError if invalid.
 
-    Elements hold no lists, so every array on the wire is a tuple.
+    Elements hold no lists, so every array on the wire is a tuple. Each node is checked once,
+    as it is rebuilt: O(n) for n nodes, however deep.
     """
-    if type(data) in (list, tuple):
-        data = tuple(element_from_wire(item) for item in data)
+    kind = type(data)
+    if kind in _PLAIN_TYPES or (kind is int and _INT_MIN <= data <= _INT_MAX):
+        return data
+    if kind is list or kind is tuple:
+        if _depth >= MAX_DEPTH:
+            raise ValueError(f"an element nests deeper than {MAX_DEPTH} levels")
+        inner = _depth + 1
+        return tuple([element_from_wire(item, inner) for item in data])
     try:
+        # what is left must be a scalar (a float, say), checked as at mutation time; anything
+        # else (a map, msgpack's Timestamp) is refused with check_element's message
         return check_element(data)
     except TypeError as error:
         raise ValueError(str(error)) from None
@@ -69,15 +86,15 @@ def elements_to_wire(elements: Iterable[Any]) -> list[Any]:
     return [element_to_wire(element) for element in sorted_elements(elements)]
 
 
-#: wire types that need work to become elements; everything else msgpack yields (str,
-#: bytes, int, bool, None) is already a valid element
-_RAW_ELEMENT_TYPES = frozenset({list, float, dict})
-
-
 def element_list_from_wire(data: list[Any]) -> list[Any]:
-    """Rebuild many elements at once (fast when most are plain scalars)."""
-    if _RAW_ELEMENT_TYPES.isdisjoint(map(type, data)):
+    """Rebuild many elements at once (fast when all are plain scalars)."""
+    kinds = set(map(type, data))
+    if _PLAIN_TYPES.issuperset(kinds):
         return data
+    if _PLAIN_OR_INT.issuperset(kinds):
+        ints = [item for item in data if type(item) is int]
+        if min(ints) >= _INT_MIN and max(ints) <= _INT_MAX:
+            return data
     return [element_from_wire(item) for item in data]
 
 
@@ -112,6 +129,7 @@ def check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
             raise ValueError(f"{what}.{name} must lie in [0, 2**64), not {part}")
     if not isinstance(timestamp.node, str):
         raise TypeError(f"{what}.node must be a str, not {type(timestamp.node).__name__}")
+    check_text(timestamp.node, f"{what}.node")
     return timestamp
 
 
@@ -165,12 +183,16 @@ def value_from_wire(data: Any, _depth: int = 0) -> Any:
             return [value_from_wire(item, inner) for item in items]
         if type(tag) is int and tag == _DICT:
             result: dict[str, Any] = {}
+            previous = None
             for pair in items:
                 if type(pair) not in (list, tuple) or len(pair) != 2 or type(pair[0]) is not str:
                     raise ValueError(f"a dict item is [str key, value], not {pair!r}")
-                if pair[0] in result:
-                    raise ValueError(f"dict key {pair[0]!r} appears twice")
-                result[pair[0]] = value_from_wire(pair[1], inner)
+                key = pair[0]
+                # value_to_wire sorts keys: any other order would encode differently
+                if previous is not None and key <= previous:
+                    raise ValueError(f"dict keys must be sorted and unique ({key!r})")
+                previous = key
+                result[key] = value_from_wire(pair[1], inner)
             return result
         raise ValueError(f"unknown register value container tag {tag!r}")
     try:
@@ -191,6 +213,9 @@ def value_key(value: Any) -> bytes:
 # is canonical and keeps long runs of dots to about one byte each.
 
 
+_INT_ONLY = frozenset({int})
+
+
 def _gaps(counters: list[int]) -> list[int]:
     return [counters[0], *map(sub, counters[1:], counters)]
 
@@ -198,11 +223,10 @@ def _gaps(counters: list[int]) -> list[int]:
 def _ungap(data: Any, what: str) -> list[int]:
     if type(data) is not list or not data:
         raise ValueError(f"{what} must be a non-empty array of counters, not {data!r}")
-    counters = list(accumulate(data))  # TypeError (a DecodeError) for non-numbers
-    # a float anywhere makes the last sum a float; min() finds a step below 1
-    if type(counters[-1]) is not int or min(data) < 1:
+    # exactly ints: a bool or a float is a counter only by accident of Python's arithmetic
+    if not _INT_ONLY.issuperset(map(type, data)) or min(data) < 1:
         raise ValueError(f"{what}: counters must be ints ascending from 1")
-    return counters
+    return list(accumulate(data))
 
 
 def _replica(data: Any, previous: str | None, what: str) -> str:

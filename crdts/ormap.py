@@ -405,7 +405,12 @@ def _spec_to_wire(prototype: CausalCRDT) -> Any:
 def _spec_from_wire(data: Any, depth: int = 0) -> CausalCRDT:
     if depth > _MAX_NESTING:
         raise ValueError(f"maps nest at most {_MAX_NESTING} deep")
-    if type(data) is list and len(data) == 2 and data[0] == ORMap.type_code:
+    if (
+        type(data) is list
+        and len(data) == 2
+        and type(data[0]) is int
+        and data[0] == ORMap.type_code
+    ):
         return ORMap(_spec_from_wire(data[1], depth + 1))
     if type(data) is int:
         cls = CausalCRDT._registry.get(data)

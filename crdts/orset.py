@@ -76,8 +76,8 @@ class ORSet(CausalCRDT, type_code=8):
     def add(self, element: Hashable) -> ORSet:
         """Add ``element``; return the delta. Re-adding refreshes its dot."""
         replica = self._replica
-        if type(element) is not str:
-            check_element(element)
+        if type(element) is not str or not element.isascii():
+            check_element(element)  # the common case, an ASCII str, needs no check
         context, store = self._ctx, self._store
         index = store._index
         if index is None:

@@ -721,8 +721,13 @@ class Network:
                 for volatile in (peer._acked, peer._sent_end, peer._resent_at):
                     volatile.pop(replica, None)
             # messages on their way to the previous incarnation claim acknowledgements it
-            # gave and the restored state lacks: it refuses them (the sender resends)
-            for message in [m for m in self._flight.values() if m.receiver == replica]:
+            # gave and the restored state lacks, and so do the acks it sent: both are refused
+            # (their senders resend); its deltas and states on the wire are still good data
+            for message in [
+                m
+                for m in self._flight.values()
+                if m.receiver == replica or (m.sender == replica and m.kind == "ack")
+            ]:
                 del self._flight[message.id]
                 self._counts["dropped"] += 1
         if self._stamped:
