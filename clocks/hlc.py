@@ -256,6 +256,43 @@ class HLC:
         if (wall, logical) > (last.wall, last.logical):
             self._last = _new_tuple(Timestamp, (wall, logical, self._node))
 
+    def check_drift(self, stamp: Timestamp) -> None:
+        """Raise ``ClockDriftError`` if ``stamp`` is more than ``max_offset`` ahead of physical
+        time, the check :meth:`update` applies; change nothing either way.
+
+        For a stamp this node is asked to write with (an explicit ``timestamp=``): one that
+        this clock would refuse from a peer would be refused by every peer whose physical
+        time agrees with ours, so it must not be minted. Nothing is checked when
+        ``max_offset`` is ``None``.
+
+        Examples:
+            >>> from clocks import HLC, ClockDriftError, Timestamp
+            >>> clock = HLC("a", now=lambda: 1_000, max_offset=500)
+            >>> clock.check_drift(Timestamp(1_500, 0, "a"))
+            >>> try:
+            ...     clock.check_drift(Timestamp(1_501, 0, "a"))
+            ... except ClockDriftError as error:
+            ...     print(error.remote.wall - error.physical)
+            501
+
+        Raises:
+            TypeError: ``stamp`` is not a ``Timestamp`` with an ``int`` wall, or the physical
+                clock did not return an ``int``.
+            ClockDriftError: as described.
+
+        Cost: O(1).
+        """
+        if not isinstance(stamp, Timestamp) or type(stamp.wall) is not int:
+            raise TypeError(f"stamp must be a Timestamp with an int wall, not {stamp!r}")
+        max_offset = self._max_offset
+        if max_offset is None:
+            return
+        physical = self._clock()
+        if type(physical) is not int:
+            raise _not_int(physical)
+        if stamp.wall - physical > max_offset:
+            raise ClockDriftError(stamp, physical, max_offset)
+
     def now(self) -> Timestamp:
         """Stamp a local event or a send (the paper's send rule).
 

@@ -108,14 +108,21 @@ def elements_from_wire(data: Any) -> set[Any]:
     return elements
 
 
-#: Timestamps must fit the wire: wall and logical are unsigned 64-bit integers there.
-_PART_LIMIT = 2**64
+#: A stamp's parts must fit ``Timestamp.pack``: 48 bits of wall time, 16 of logical counter.
+#: An HLC never issues more, and ``HLC.update`` refuses more, so a stamp outside these bounds
+#: could enter a state but never be merged into a bound replica (issue 10, item 1).
+_PART_LIMITS = {"wall": 1 << 48, "logical": 1 << 16}
 
 # -- timestamps ------------------------------------------------------------------------------
 
 
 def check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
-    """Return ``timestamp`` if it is a valid :class:`~clocks.Timestamp`, else raise."""
+    """Return ``timestamp`` if it is a valid :class:`~clocks.Timestamp`, else raise.
+
+    Valid: int ``wall`` in ``[0, 2**48)``, int ``logical`` in ``[0, 0xFFFF]`` (the bounds of
+    ``Timestamp.pack``, which every HLC stamp meets) and a str ``node``. TypeError for a
+    wrong type, ValueError for a part out of range.
+    """
     if not isinstance(timestamp, Timestamp):
         raise TypeError(
             f"{what} must be a clocks.Timestamp, not {type(timestamp).__name__} "
@@ -125,8 +132,12 @@ def check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
         part = getattr(timestamp, name)
         if isinstance(part, bool) or not isinstance(part, int):
             raise TypeError(f"{what}.{name} must be an int, not {type(part).__name__}")
-        if not 0 <= part < _PART_LIMIT:
-            raise ValueError(f"{what}.{name} must lie in [0, 2**64), not {part}")
+        limit = _PART_LIMITS[name]
+        if not 0 <= part < limit:
+            raise ValueError(
+                f"{what}.{name} must lie in [0, 2**{limit.bit_length() - 1}) (the bounds of "
+                f"Timestamp.pack, which every HLC stamp meets), not {part}"
+            )
     if not isinstance(timestamp.node, str):
         raise TypeError(f"{what}.node must be a str, not {type(timestamp.node).__name__}")
     check_text(timestamp.node, f"{what}.node")

@@ -88,10 +88,15 @@ class _Stamped(CRDT):
     def _stamp(self, timestamp: Timestamp | None) -> Timestamp:
         """The stamp of a local write: ``timestamp`` if given (validated), else the clock's.
 
+        An explicit stamp must fit ``Timestamp.pack`` (48-bit wall, 16-bit logical) and be
+        no more than the clock's ``max_offset`` ahead of its physical time
+        (``ClockDriftError`` otherwise): every peer would refuse to merge a state holding it
+        until its physical time caught up, and that state's other entries with it.
         Callers have checked that this instance is bound (``_writer``).
         """
         if timestamp is not None:
-            return check_timestamp(timestamp)
+            self._bound_clock().check_drift(check_timestamp(timestamp))
+            return timestamp
         return self._bound_clock().now()
 
     def _observe(self, stamps: Iterable[Timestamp]) -> None:
@@ -176,9 +181,16 @@ class LWWRegister(_Stamped, type_code=3):
     ``MVRegister`` to see both), and "latest" means latest by the clocks, which may differ
     from real time by up to the clocks' skew. A timestamp more than the clock's
     ``max_offset`` ahead of local physical time makes ``merge`` raise ``ClockDriftError``
-    with nothing changed; the same merge succeeds once physical time has caught up. An
-    explicit ``timestamp=`` is taken as given and does not move the clock, so a later
-    unstamped write may lose to it. ``value`` returns the stored object: lists and dicts
+    with nothing changed; the same merge succeeds once physical time has caught up. Merge
+    stays all-or-nothing: a state holding one such stamp is refused whole, other entries
+    included (applying only the acceptable ones would make the result depend on the
+    receiver's physical time and break the join laws). So a writer cannot mint one: an
+    explicit ``timestamp=`` must fit ``Timestamp.pack`` (wall below 2**48, logical at most
+    0xFFFF; ``ValueError``) and be at most the clock's ``max_offset`` ahead of its physical
+    time (``ClockDriftError``, nothing changed); ``decode`` refuses a stamp outside the pack
+    bounds (``DecodeError``). Such a stamp can then only come from a peer whose clock runs
+    ahead, and waits for physical time. An explicit ``timestamp=`` does not move the clock,
+    so a later unstamped write may lose to it. ``value`` returns the stored object: lists and dicts
     must not be mutated in place (assign copies what it is given).
 
     Examples:
@@ -222,7 +234,10 @@ class LWWRegister(_Stamped, type_code=3):
         Raises:
             UnboundReplicaError: this instance has no replica id.
             TypeError, ValueError: ``value`` is not a supported register value, or
-                ``timestamp`` is not a valid ``Timestamp``.
+                ``timestamp`` is not a valid ``Timestamp`` (its wall must fit 48 bits and
+                its logical 16).
+            ClockDriftError: ``timestamp`` is more than the clock's ``max_offset`` ahead of
+                its physical time.
         """
         self._writer()
         value = _own(check_value(value))
@@ -315,7 +330,7 @@ class LWWElementSet(_Stamped, type_code=7):
         >>> from clocks import HLC, Timestamp
         >>> from crdts.lww import LWWElementSet
         >>> a = LWWElementSet(replica="a", clock=HLC("a", now=lambda: 1_000))
-        >>> remove = a.remove("x", timestamp=Timestamp(2_000, 0, "a"))  # nothing to remove yet
+        >>> remove = a.remove("x", timestamp=Timestamp(1_400, 0, "a"))  # nothing to remove yet
         >>> a.add("x")  # stamped at 1000: older than the removal
         LWWElementSet(replica=None, value=frozenset({'x'}))
         >>> "x" in a

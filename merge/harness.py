@@ -35,12 +35,15 @@ Faults (:class:`Faults`): message loss, duplication, delay and reordering; parti
 persisted encoded snapshot and loses its delta buffer, acknowledgements and deferred
 messages); and clock skew (each replica's HLC reads simulated time plus its skew). A merge
 that raises ``ClockDriftError`` (a stamp too far ahead of the receiver's clock) is deferred
-until simulated time has caught up, then retried; the deferrals are counted.
+until simulated time has caught up, then retried; the deferrals are counted. A replica keeps
+one deferred copy per sender, message kind and span (a retransmission replaces it), in a heap
+by retry step, so a step costs nothing for deferred messages not yet due.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -266,7 +269,11 @@ class Replica:
         self._resent_at: dict[str, int] = {}  # per peer: step of the last send from its ack
         self._contiguous: dict[str, int] = {}  # per sender: its deltas held contiguously
         self._ranges: dict[str, list[tuple[int, int]]] = {}  # per sender: held beyond that
-        self._held: list[tuple[int, Message]] = []  # (step to retry at, message)
+        # merges deferred by clock drift, at most one per (sender, kind, span): the newest
+        # copy, with the step to retry it at; the heap orders the retries, O(log n) each,
+        # and may hold stale entries (replaced or cleared) that are skipped when popped
+        self._held: dict[tuple[Any, ...], tuple[int, Message]] = {}
+        self._retries: list[tuple[int, int, tuple[Any, ...]]] = []  # (step, message id, key)
         self._unseen_from = 0  # every update numbered below this has been seen here
         self._snapshot: _Snapshot | None = None
         self._incarnation = 0  # how many writers this replica has been bound to
@@ -681,6 +688,7 @@ class Network:
         ):
             volatile.clear()
         target._held.clear()
+        target._retries.clear()
 
     def checkpoint(self, replica: str) -> None:
         """Save ``replica``'s current state as an older snapshot for ``restart(stale=True)``.
@@ -819,11 +827,7 @@ class Network:
         delivered = 0
         for replica in self._replicas.values():
             if replica.up and replica._held:
-                held = replica._held
-                replica._held = [entry for entry in held if entry[0] > self._step]
-                for retry_at, message in held:
-                    if retry_at <= self._step:
-                        self._process(replica, message)
+                self._retry_due(replica)
         due = sorted(
             (m for m in self._flight.values() if m.due <= self._step), key=lambda m: (m.due, m.id)
         )
@@ -906,7 +910,7 @@ class Network:
         """Messages not yet merged: on the wire, or deferred by clock drift."""
         yield from self._flight.values()
         for replica in self._replicas.values():
-            for _, message in replica._held:
+            for _, message in replica._held.values():
                 yield message
 
     def _advance_retirements(self) -> None:
@@ -1147,9 +1151,37 @@ class Network:
                 self._buffer(replica, incoming, origin, updates)
         if wait:
             self._counts["drift_retries"] += 1
-            replica._held.append((self._step + -(-wait // STEP_MS), message))
+            self._hold(replica, message, self._step + -(-wait // STEP_MS))
         elif self.sync == "delta":
             self._send(replica, sender, "ack", self._received(replica, sender, kind, span), b"")
+
+    # -- internals: merges deferred by clock drift --------------------------------------------
+
+    def _hold(self, replica: Replica, message: Message, retry_at: int) -> None:
+        """Defer ``message`` at ``replica`` until step ``retry_at``. O(log n).
+
+        One copy per ``(sender, kind, span)`` is kept, the newest: a retransmission or a
+        duplicate of a deferred message replaces it rather than piling up beside it (a
+        sender whose clock runs ahead retransmits every timeout until it is acknowledged).
+        """
+        kind, sender, span, _ = msgpack.unpackb(message.frame, raw=False)
+        key = (sender, kind, tuple(span) if isinstance(span, list) else span)
+        replica._held[key] = (retry_at, message)
+        heapq.heappush(replica._retries, (retry_at, message.id, key))
+
+    def _retry_due(self, replica: Replica) -> None:
+        """Retry the deferred merges due by now, oldest retry first: O(log n) per entry
+        popped, nothing for those not yet due."""
+        retries, held, step = replica._retries, replica._held, self._step
+        due = []
+        while retries and retries[0][0] <= step:
+            _, message_id, key = heapq.heappop(retries)
+            entry = held.get(key)
+            if entry is not None and entry[1].id == message_id:  # not replaced since
+                del held[key]
+                due.append(entry[1])
+        for message in due:
+            self._process(replica, message)
 
     # -- internals: delta anti-entropy (Almeida et al., Algorithm 2) -------------------------
 

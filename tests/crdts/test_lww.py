@@ -112,7 +112,7 @@ def test_an_explicit_older_timestamp_loses_locally_but_its_delta_still_carries_i
 
 def test_an_explicit_timestamp_does_not_move_the_clock() -> None:
     a, _ = bound(LWWRegister, "a", time=1_000)
-    a.assign("future", timestamp=Timestamp(5_000, 0, "a"))
+    a.assign("future", timestamp=Timestamp(1_400, 0, "a"))  # within max_offset 500
     assert a.clock is not None and a.clock.last == Timestamp(0, 0, "a")
     a.assign("unstamped")
     assert a.value == "future"
@@ -641,3 +641,78 @@ def test_repr_shows_type_replica_and_value() -> None:
     m = LWWMap(replica="a")
     m.set("k", 1)
     assert repr(m) == "LWWMap(replica='a', value={'k': 1})"
+
+
+# -- issue 10: stamps that could never be merged do not get in -------------------------------
+
+_OUT_OF_PACK_BOUNDS = [
+    Timestamp(1_000, 0x10000, "a"),  # logical past 16 bits: HLC.update raised ValueError
+    Timestamp(1_000, 2**64 - 1, "a"),
+    Timestamp(2**48, 0, "a"),  # wall past 48 bits
+    Timestamp(2**63, 0, "a"),
+]
+
+
+@pytest.mark.parametrize("stamp", _OUT_OF_PACK_BOUNDS)
+def test_lww_stamp_with_logical_past_0xffff_refused_at_assign_and_decode(
+    stamp: Timestamp,
+) -> None:
+    """Issue 10, item 1: such a stamp used to be accepted by assign/set and by decode, after
+    which every bound replica's merge raised a plain ValueError from HLC.update."""
+    from crdts import decode, encode
+    from crdts.errors import DecodeError
+
+    writes: list[tuple[Any, Callable[[Any, Timestamp], Any]]] = [
+        (LWWRegister, lambda s, t: s.assign("v", timestamp=t)),
+        (LWWElementSet, lambda s, t: s.add("e", timestamp=t)),
+        (LWWElementSet, lambda s, t: s.remove("e", timestamp=t)),
+        (LWWMap, lambda s, t: s.set("k", "v", timestamp=t)),
+        (LWWMap, lambda s, t: s.remove("k", timestamp=t)),
+    ]
+    for lww_type, write in writes:
+        state = lww_type(replica="a", clock=HLC("a", max_offset=None))
+        with pytest.raises(ValueError, match=r"Timestamp\.pack"):
+            write(state, stamp)
+        assert state == lww_type()
+        # the same write, smuggled past the check, is refused by decode
+        valid = write(lww_type(replica="a", clock=HLC("a", max_offset=None)), Timestamp(7, 0, "a"))
+        wire = encode(valid).replace(
+            msgpack.packb([7, 0, "a"]), msgpack.packb([stamp.wall, stamp.logical, "a"])
+        )
+        assert wire != encode(valid)
+        with pytest.raises(DecodeError):
+            decode(wire)
+    # a stamp at the bounds still enters, merges into a bound replica and re-encodes
+    edge = Timestamp(2**48 - 1, 0xFFFF, "a")
+    writer = LWWMap(replica="a", clock=HLC("a", max_offset=None))
+    reader = LWWMap(replica="b", clock=HLC("b", max_offset=None))
+    reader.merge(decode(encode(writer.set("k", "v", timestamp=edge))))
+    assert reader.get("k") == "v" and decode(encode(reader)) == reader
+
+
+def test_lww_far_future_explicit_stamp_cannot_be_minted_so_other_map_keys_replicate() -> None:
+    """Issue 10, item 2: ``set(timestamp=Timestamp(2**63, 0, "a"))`` used to be accepted, after
+    which every merge of the writer's whole state raised ClockDriftError, so no other key ever
+    replicated. Decision: merge stays all-or-nothing (a join); a writer may not mint a stamp
+    more than its clock's max_offset ahead of its physical time, nor one outside the pack
+    bounds, so an honest writer's state is always mergeable by peers whose clocks agree."""
+    a, _ = bound(LWWMap, "a", time=1_000)
+    b, _ = bound(LWWMap, "b", time=1_000)
+    for stamp, error in [
+        (Timestamp(2**63, 0, "a"), ValueError),
+        (Timestamp(1_501, 0, "a"), ClockDriftError),  # max_offset 500 ahead of 1_000
+    ]:
+        with pytest.raises(error):
+            a.set("bad", "x", timestamp=stamp)
+        with pytest.raises(error):
+            a.remove("bad", timestamp=stamp)
+    assert a == LWWMap() and a.clock is not None and a.clock.last == Timestamp(0, 0, "a")
+    a.set("near", "ok", timestamp=Timestamp(1_500, 0, "a"))  # exactly at the bound
+    a.set("other", 1)
+    b.merge(a)  # the whole state merges: nothing blocks the other key
+    assert b.value == {"near": "ok", "other": 1}
+    # without a drift bound, only the pack bounds apply
+    free = LWWMap(replica="c", clock=HLC("c", max_offset=None))
+    free.set("far", 1, timestamp=Timestamp(2**48 - 1, 0, "c"))
+    with pytest.raises(ValueError):
+        free.set("farther", 1, timestamp=Timestamp(2**48, 0, "c"))
