@@ -135,8 +135,10 @@ class Siblings:
         Raises:
             TypeError: ``context`` is not a ``VectorClock``, ``replica`` is not a str, or
                 ``value`` is not a supported value.
-            ValueError: ``replica`` is empty, or ``value`` or ``context`` does not fit the
-                wire format.
+            ValueError: ``replica`` is empty, ``value`` or ``context`` does not fit the wire
+                format, ``context`` names an empty server id, or it claims more writes by
+                ``replica`` than this store has seen (a forged context would otherwise push
+                the server's counter to the wire limit and block its every later put).
 
         Cost: O(d + r).
         """
@@ -152,10 +154,17 @@ class Siblings:
         value = _own(check_value(value))
         joined = dict(self._context)
         for server, counter in context.items():
+            check_replica(server)  # a non-empty str that UTF-8 can carry
             if counter >= _LIMIT:
                 raise ValueError(
                     f"context counter {counter} of {server!r} does not fit the wire format; "
                     f"pass the .context a client read"
+                )
+            if server == replica and counter > self._context.get(replica, 0):
+                raise ValueError(
+                    f"the context claims {counter} writes by server {replica!r}, which has made "
+                    f"{self._context.get(replica, 0)} here: it is not a context this server "
+                    f"handed out (pass the .context a client read from it)"
                 )
             if counter > joined.get(server, 0):
                 joined[server] = counter

@@ -423,3 +423,28 @@ def _paths(value: Any) -> Any:
         for index, item in enumerate(value):
             yield value, index
             yield from _paths(item)
+
+
+def test_a_client_context_with_an_empty_server_id_is_refused() -> None:
+    """Regression (no-wedge issue, item 5): a context naming server "" was accepted, after
+    which the store failed its own invariant check and its bytes were refused."""
+    store = Siblings()
+    store.put("x", context=None, replica="s")
+    before = store.copy()
+    with pytest.raises(ValueError, match="non-empty"):
+        store.put("y", context=VectorClock({"": 1}), replica="s")
+    assert store == before
+    assert crdts.decode(crdts.encode(store)) == store
+
+
+def test_a_client_context_claiming_writes_the_server_never_made_is_refused() -> None:
+    """Regression (no-wedge issue, item 5): a context at 2**64-1 for the coordinating server
+    pushed its counter to the wire limit, so every later put by that server failed."""
+    store = Siblings()
+    store.put("x", context=None, replica="s")
+    before = store.copy()
+    with pytest.raises(ValueError, match="handed out"):
+        store.put("y", context=VectorClock({"s": 2**64 - 1}), replica="s")
+    assert store == before
+    store.put("z", context=store.context, replica="s")  # the server keeps writing
+    assert store.values == ("z",)
