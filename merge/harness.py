@@ -793,8 +793,8 @@ class Network:
         current = target.writer
         departed = {
             writer
-            for other in self._replicas.values()
-            for writer in other._state.writers()
+            for state in self._wire_states()  # states, checkpoints, buffers, the wire
+            for writer in state.writers()
             if writer != current and _name_of(writer) == replica
         }
         departed -= {w for run in self._retirements if run.forgotten is None for w in run.writers}
@@ -1051,9 +1051,13 @@ class Network:
         made = len(self._updates)
         behind = [rid for rid, replica in self._replicas.items() if len(replica._seen) < made]
         if behind and self._stale_restarts:
-            # updates a stale restart lost everywhere can never arrive: do not wait for them
+            # updates a stale restart lost everywhere can never arrive: do not wait for them;
+            # nor for the record of updates that changed nothing (an origin that lost its own
+            # record of one is never sent it back) once the states are equal
             expected = set(range(made)) - self.lost_updates
             behind = [rid for rid in behind if expected - self._replicas[rid]._seen]
+            if behind and self.converged():
+                behind = []
         if any(run.forgotten is None for run in self._retirements):
             reasons.append("a retirement is in progress")
         if behind:
