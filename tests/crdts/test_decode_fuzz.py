@@ -22,6 +22,7 @@ import crdts
 from clocks import ClockDriftError
 from crdts import DecodeError, decode, encode
 from merge.testing import ManualTime
+from tests.crdts.test_wire import _replace
 from tests.crdts.wirebytes import RawStr, pack, wide_ext
 from tests.registry import TYPES, TypeSpec
 
@@ -64,14 +65,6 @@ def _at(value: Any, path: tuple[int, ...]) -> Any:
     for index in path:
         value = value[index]
     return value
-
-
-def _replace(value: Any, path: tuple[int, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy = list(value)
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
 
 
 def _semantic(node: Any, choice: int) -> Any:
