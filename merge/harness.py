@@ -125,6 +125,11 @@ class Message:
     ``frame`` is the bytes on the wire; ``kind`` is ``"delta"``, ``"state"`` or ``"ack"``;
     ``due`` is the step at which it arrives. ``parts`` is bookkeeping outside the bytes:
     for each state or delta group in the payload, the numbers of the updates it carries.
+    ``epochs`` is too: for each group, its origin's epoch (how many stale restarts the origin
+    had been through) when it made what the group carries. A real transport sends the
+    origin's writer id (``name#incarnation``) in each group to the same end: a replica that
+    went back to a stale snapshot lacks what its earlier self sent, so its peers must not
+    count those deltas as already held by it.
     """
 
     id: int
@@ -134,6 +139,7 @@ class Message:
     frame: bytes = field(repr=False)
     due: int
     parts: tuple[frozenset[int], ...] = field(repr=False, default=())
+    epochs: tuple[int, ...] = field(repr=False, default=())
 
     @property
     def size(self) -> int:
@@ -215,13 +221,21 @@ class SettleError(RuntimeError):
 # -- replicas ---------------------------------------------------------------------------------
 
 
+def _holds_own(entry: _Buffered, peer: str, epoch: int) -> bool:
+    """True if ``entry`` came from ``peer`` since its last stale restart (``epoch``): what a
+    replica made and has kept needs no echo back to it."""
+    return entry.origin == peer and entry.epoch == epoch
+
+
 @dataclass
 class _Buffered:
-    """One entry of a delta buffer: the delta, who it came from, the updates it carries."""
+    """One entry of a delta buffer: the delta, who it came from, the updates it carries,
+    and the origin's epoch when it made them (see :attr:`Message.epochs`)."""
 
     delta: CRDT
     origin: str
     updates: frozenset[int]
+    epoch: int
 
 
 @dataclass(frozen=True)
@@ -277,6 +291,7 @@ class Replica:
         self._unseen_from = 0  # every update numbered below this has been seen here
         self._snapshot: _Snapshot | None = None
         self._incarnation = 0  # how many writers this replica has been bound to
+        self._epoch = 0  # how many stale restarts: what it sent before, it may not hold
         self._checkpoint: _Snapshot | None = None  # an older snapshot (see Network.checkpoint)
 
     @property
@@ -633,7 +648,9 @@ class Network:
         self._updates.append((self.time, target.id))
         target._seen.add(number)
         if self.sync == "delta":
-            self._buffer(target, delta.copy(replica=None), target.id, frozenset((number,)))
+            self._buffer(
+                target, delta.copy(replica=None), target.id, frozenset((number,)), target._epoch
+            )
         return delta
 
     def partition(self, *groups: Iterable[str]) -> None:
@@ -720,6 +737,7 @@ class Network:
         assert snapshot is not None  # set by crash()
         if stale:
             self._stale_restarts += 1
+            target._epoch += 1  # its own deltas buffered at peers are no longer its own
             seq = snapshot.seq
             snapshot = target._checkpoint or self._initial
             snapshot = _Snapshot(snapshot.state, seq, snapshot.clock, snapshot.seen)
@@ -1080,12 +1098,15 @@ class Network:
         span: int | list[int],
         body: Any,
         parts: tuple[frozenset[int], ...] = (),
+        epochs: tuple[int, ...] | None = None,
     ) -> None:
         """Put ``[kind, sender, span, body]`` on the wire to ``receiver``, through the faults.
 
         ``span`` is an ack's sequence number, a full state's sequence number, or a delta
-        message's ``[base, start, end]``.
+        message's ``[base, start, end]``. ``epochs`` defaults to the sender's for every part.
         """
+        if epochs is None:
+            epochs = (sender._epoch,) * len(parts)
         frame: bytes = msgpack.packb([kind, sender.id, span, body], use_bin_type=True)
         counts = self._counts
         counts["sent"] += 1
@@ -1106,7 +1127,9 @@ class Network:
             due = self._step + rng.randint(*faults.delay)
             if rng.random() < faults.reorder:
                 due += rng.randint(1, REORDER_MAX_STEPS)
-            message = Message(self._next_message, sender.id, receiver, kind, frame, due, parts)
+            message = Message(
+                self._next_message, sender.id, receiver, kind, frame, due, parts, epochs
+            )
             self._next_message += 1
             self._flight[message.id] = message
 
@@ -1138,7 +1161,9 @@ class Network:
         # a delta message holds one group per origin; a state message is one group
         groups = body if kind == "delta" else [[sender, body]]
         wait = 0
-        for (origin, payload), updates in zip(groups, message.parts, strict=True):
+        for (origin, payload), updates, epoch in zip(
+            groups, message.parts, message.epochs, strict=True
+        ):
             incoming = crdts.decode(payload)
             if incoming.leq(replica._state):
                 self._see(replica, updates)  # nothing new: not buffered again
@@ -1152,7 +1177,7 @@ class Network:
                 continue
             self._see(replica, updates)
             if self.sync == "delta" and self.relay:
-                self._buffer(replica, incoming, origin, updates)
+                self._buffer(replica, incoming, origin, updates, epoch)
         if wait:
             self._counts["drift_retries"] += 1
             self._hold(replica, message, self._step + -(-wait // STEP_MS))
@@ -1216,8 +1241,10 @@ class Network:
         replica._contiguous[sender] = held
         return held
 
-    def _buffer(self, replica: Replica, delta: CRDT, origin: str, updates: frozenset[int]) -> None:
-        replica._buffer[replica._seq] = _Buffered(delta, origin, updates)
+    def _buffer(
+        self, replica: Replica, delta: CRDT, origin: str, updates: frozenset[int], epoch: int
+    ) -> None:
+        replica._buffer[replica._seq] = _Buffered(delta, origin, updates, epoch)
         replica._seq += 1
         self._collect(replica)
 
@@ -1240,8 +1267,10 @@ class Network:
             return False
         if acked is None or acked < replica._low:
             return True
-        buffer = replica._buffer
-        return any(buffer[seq].origin != peer for seq in range(acked, replica._seq))
+        buffer, epoch = replica._buffer, self._replicas[peer]._epoch
+        return any(
+            not _holds_own(buffer[seq], peer, epoch) for seq in range(acked, replica._seq)
+        )
 
     def _gossip_state(self, replica: Replica, peers: list[str]) -> None:
         """State sync: the full state to ``fanout`` random peers."""
@@ -1259,7 +1288,7 @@ class Network:
         wait = self.retransmit_after
         if wait is None:
             wait = 2 * self.faults.delay[1] + self.interval
-        cache: dict[Any, tuple[Any, tuple[frozenset[int], ...]]] = {}
+        cache: dict[Any, tuple[Any, tuple[frozenset[int], ...], tuple[int, ...]]] = {}
         body: Any
         parts: tuple[frozenset[int], ...]
         seq, step = replica._seq, self._step
@@ -1275,8 +1304,12 @@ class Network:
                 if sent_end == seq and not timed_out:
                     continue
                 if "state" not in cache:
-                    cache["state"] = (crdts.encode(replica._state), (frozenset(replica._seen),))
-                body, parts = cache["state"]
+                    cache["state"] = (
+                        crdts.encode(replica._state),
+                        (frozenset(replica._seen),),
+                        (replica._epoch,),
+                    )
+                body, parts, _ = cache["state"]
                 self._send(replica, peer, "state", seq, body, parts)
                 replica._sent_end[peer] = seq
                 replica._resent_at[peer] = step
@@ -1287,9 +1320,10 @@ class Network:
             if start >= seq:
                 continue
             by_origin: dict[str, list[_Buffered]] = {}
+            epoch = self._replicas[peer]._epoch
             for entry_seq in range(start, seq):
                 entry = replica._buffer[entry_seq]
-                if entry.origin != peer:
+                if not _holds_own(entry, peer, epoch):
                     by_origin.setdefault(entry.origin, []).append(entry)
             if not by_origin:
                 if start == acked:
@@ -1298,7 +1332,7 @@ class Network:
                 continue
             key = (start, peer if sum(map(len, by_origin.values())) < seq - start else None)
             if key not in cache:
-                body, part_list = [], []
+                body, part_list, epoch_list = [], [], []
                 for origin in sorted(by_origin):
                     entries = by_origin[origin]
                     joined = entries[0].delta.copy()
@@ -1306,9 +1340,11 @@ class Network:
                         joined.merge(entry.delta)
                     body.append([origin, crdts.encode(joined)])
                     part_list.append(frozenset().union(*(entry.updates for entry in entries)))
-                cache[key] = (body, tuple(part_list))
-            body, parts = cache[key]
-            self._send(replica, peer, "delta", [acked, start, seq], body, parts)
+                    # the oldest: a peer that went back since then may lack some of the group
+                    epoch_list.append(min(entry.epoch for entry in entries))
+                cache[key] = (body, tuple(part_list), tuple(epoch_list))
+            body, parts, epochs = cache[key]
+            self._send(replica, peer, "delta", [acked, start, seq], body, parts, epochs)
             replica._sent_end[peer] = seq
             if start == acked:
                 replica._resent_at[peer] = step

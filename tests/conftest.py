@@ -1,6 +1,7 @@
 """Shared test configuration: Hypothesis profiles and deterministic writer incarnations.
 
-``dev`` (the default) explores randomly; ``ci`` is derandomized and has no deadline so a
+``dev`` (the default) explores randomly, with a 2 s deadline (the 200 ms default tripped on
+whole-network examples when the machine was busy); ``ci`` is derandomized and has no deadline so a
 loaded two-core CI machine gives the same verdict every run; ``long`` is a bug hunt for
 outside CI (``HYPOTHESIS_PROFILE=long``). ``CI`` in the environment selects ``ci``;
 ``HYPOTHESIS_PROFILE`` overrides both.
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from crdts import incarnations
 
-settings.register_profile("dev", max_examples=100)
+settings.register_profile("dev", max_examples=100, deadline=2_000)
 settings.register_profile(
     "ci",
     max_examples=100,

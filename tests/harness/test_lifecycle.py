@@ -41,6 +41,32 @@ def test_a_stale_restart_loses_only_what_had_reached_nobody_and_reuses_nothing()
     assert network.replica("a").writer == "a#2"
 
 
+def test_a_replica_back_from_a_stale_snapshot_gets_back_what_its_earlier_self_sent() -> None:
+    """Regression (found by a 200-example run of the property test below, LWWMap with delta
+    sync): a delta that b sent before a stale restart reached a only after a had shipped b its
+    state and had b's acknowledgement. a counted the delta as b's own and never echoed it,
+    so b never got back what it had lost and the replicas never settled."""
+    network = Network(ORSet, ["a", "b"], faults=Faults(delay=(50, 50)), seed=1)
+    network.update("b", lambda s: s.add("x"))
+    network.gossip("b")
+    (old,) = [message.id for message in network.in_flight]
+    network.crash("b")
+    network.restart("b", stale=True)
+
+    def exchange() -> None:
+        for _ in range(3):
+            network.gossip()
+            for message in network.in_flight:
+                if message.id != old:
+                    network.deliver(message.id)
+
+    exchange()  # a ships its empty state to b, which acknowledges it
+    network.deliver(old)  # then the delta from b's earlier incarnation reaches a
+    exchange()
+    assert network.replica("b").state.value == {"x"}
+    assert network.converged() and not network.lost_updates
+
+
 def test_retiring_old_incarnations_keeps_the_value_and_bounds_the_metadata() -> None:
     network = Network(ORSet, ["a", "b", "c"], faults=_FAULTS, seed=5)
     for cycle in range(30):
