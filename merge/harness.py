@@ -1268,9 +1268,7 @@ class Network:
         if acked is None or acked < replica._low:
             return True
         buffer, epoch = replica._buffer, self._replicas[peer]._epoch
-        return any(
-            not _holds_own(buffer[seq], peer, epoch) for seq in range(acked, replica._seq)
-        )
+        return any(not _holds_own(buffer[seq], peer, epoch) for seq in range(acked, replica._seq))
 
     def _gossip_state(self, replica: Replica, peers: list[str]) -> None:
         """State sync: the full state to ``fanout`` random peers."""
