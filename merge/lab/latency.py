@@ -3,9 +3,9 @@
 A law is a probability distribution of a delay in milliseconds. Every law offers
 ``sample(rng, size)`` (a numpy array of independent draws from a numpy ``Generator``), its
 analytic ``mean_ms``, equality and a ``repr`` that rebuilds it. :class:`WARS` bundles the four
-delays of the PBS model (Bailis et al., VLDB 2012): **W**\\ rite request, write **A**\\ ck,
-**R**\\ ead request and read re\\ **S**\\ ponse, and :data:`FITS` holds the production fits the
-paper published, by name.
+delays of the PBS model (Bailis et al., VLDB 2012): W (write request), A (write
+acknowledgement), R (read request) and S (read response); :data:`FITS` holds the production
+fits the paper published, by name.
 
 Constructing a law needs only the standard library; sampling needs numpy (the ``lab`` extra).
 """
