@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["clocks", "crdts", "merge"]
+PACKAGES = ["clocks", "crdts", "merge", "merge.lab"]
 
 
 def literal_all(package: types.ModuleType) -> list[str]:
