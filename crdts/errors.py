@@ -6,6 +6,7 @@ naturally catch, and carries its evidence as attributes.
 
 from __future__ import annotations
 
+import copyreg
 from typing import Any
 
 __all__ = [
@@ -18,7 +19,13 @@ __all__ = [
 
 
 class CRDTError(Exception):
-    """Root of every exception raised by :mod:`crdts`."""
+    """Root of every exception raised by :mod:`crdts`. Every one pickles with its
+    attributes, so it can cross a process boundary."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuild from the message and the attributes, not by calling __init__ again with
+        # the message as its arguments: every subclass pickles with its evidence intact
+        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
 
 
 class DecodeError(CRDTError, ValueError):

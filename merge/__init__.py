@@ -23,7 +23,7 @@ Examples:
 """
 
 from merge import resolvers as resolvers
-from merge.harness import Faults, Network
+from merge.harness import Faults, Network, SettleError
 from merge.siblings import Siblings
 
-__all__ = ["Faults", "Network", "Siblings"]
+__all__ = ["Faults", "Network", "SettleError", "Siblings"]

@@ -43,6 +43,7 @@ by retry step, so a step costs nothing for deferred messages not yet due.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import heapq
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -216,6 +217,10 @@ class SettleError(RuntimeError):
         self.reasons = tuple(reasons)
         why = "; ".join(self.reasons) or "anti-entropy did not finish"
         super().__init__(f"replicas did not settle within {steps} steps: {why}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickles with its attributes (the default would call __init__ with the message)
+        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
 
 
 # -- replicas ---------------------------------------------------------------------------------

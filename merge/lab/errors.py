@@ -6,11 +6,19 @@ naturally catch, and carries its evidence as attributes.
 
 from __future__ import annotations
 
+import copyreg
+
 __all__ = ["LabConfigError", "LabError"]
 
 
 class LabError(Exception):
-    """Root of every exception raised by :mod:`merge.lab`."""
+    """Root of every exception raised by :mod:`merge.lab`. Every one pickles with its
+    attributes."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # rebuild from the message and the attributes, not by calling __init__ again with
+        # the message as its arguments: every subclass pickles with its evidence intact
+        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
 
 
 class LabConfigError(LabError, ValueError):
