@@ -32,7 +32,8 @@ class ClockError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # rebuild from the message and the attributes, not by calling __init__ again with
         # the message as its arguments: every subclass pickles with its evidence intact
-        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
+        newobj = copyreg.__newobj__  # type: ignore[attr-defined]  # not in typeshed
+        return (newobj, (type(self), *self.args), self.__dict__)
 
 
 class ClockDriftError(ClockError, ValueError):

@@ -25,7 +25,8 @@ class CRDTError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # rebuild from the message and the attributes, not by calling __init__ again with
         # the message as its arguments: every subclass pickles with its evidence intact
-        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
+        newobj = copyreg.__newobj__  # type: ignore[attr-defined]  # not in typeshed
+        return (newobj, (type(self), *self.args), self.__dict__)
 
 
 class DecodeError(CRDTError, ValueError):

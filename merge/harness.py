@@ -220,7 +220,8 @@ class SettleError(RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickles with its attributes (the default would call __init__ with the message)
-        return (copyreg.__newobj__, (type(self), *self.args), self.__dict__)
+        newobj = copyreg.__newobj__  # type: ignore[attr-defined]  # not in typeshed
+        return (newobj, (type(self), *self.args), self.__dict__)
 
 
 # -- replicas ---------------------------------------------------------------------------------
