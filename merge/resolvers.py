@@ -1,9 +1,15 @@
 """Ready-made resolution functions for ``MVRegister.resolve`` and ``Siblings.resolve``.
 
-Each takes the tuple of concurrent values (the siblings) and returns one value. They are
-deterministic — the same siblings in the same order give the same result on every replica —
-and their results are register values, so they can be stored back (``union`` returns a
-sorted tuple, not a set, for that reason).
+Every resolver has one shape: called with the tuple of concurrent values (the siblings), it
+returns one value, so each is passed as it is: ``store.resolve(resolvers.maximum)``. Those that
+choose by order take a key with ``.by(key)``, which returns another resolver:
+``store.resolve(resolvers.maximum.by(lambda value: value["at"]))`` keeps the value written
+last by a timestamp field (last writer wins).
+
+They are deterministic — siblings are listed in the same order on every replica, and one tie
+rule holds for all: **among equals, the value listed first wins** — and their results are
+register values, so they can be stored back (``union`` returns a sorted tuple, not a set,
+for that reason).
 
 Examples:
     >>> from crdts import MVRegister
@@ -20,46 +26,80 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from crdts._wire import value_key
 
-__all__ = ["lww", "maximum", "minimum", "union"]
+__all__ = ["Extremum", "maximum", "minimum", "union"]
 
 _COLLECTIONS = (set, frozenset, list, tuple)
 
 
-def lww(key: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Any]:
-    """Last writer wins by ``key``: a resolver that keeps the value with the largest
-    ``key(value)`` (a timestamp field, a version number, ...).
+class Extremum:
+    """A resolver that keeps the largest (``maximum``) or smallest (``minimum``) value, or the
+    one with the largest or smallest ``key(value)`` when built with :meth:`by`.
 
-    Ties go to the value listed last (siblings are listed in the same order on every
-    replica, so the choice is deterministic). The resolver raises ``ValueError`` when given
-    no values.
+    Ties go to the value listed first (as with Python's ``max`` and ``min``).
+
+    Raises (when called):
+        ValueError: there are no values.
+        TypeError: the values (or their keys) cannot be compared with each other.
 
     Examples:
         >>> from merge import Siblings
-        >>> from merge.resolvers import lww
-        >>> by_time = lww(lambda value: value["at"])
-        >>> by_time(({"at": 3, "name": "x"}, {"at": 7, "name": "y"}))
-        {'at': 7, 'name': 'y'}
+        >>> from merge.resolvers import maximum
+        >>> maximum((3, 11, 7))
+        11
+        >>> latest = maximum.by(lambda value: value["at"])
+        >>> latest
+        maximum.by(<lambda>)
         >>> store = Siblings()
         >>> store.put({"at": 2}, context=None, replica="s1")
         >>> store.put({"at": 1}, context=None, replica="s2")
-        >>> store.resolve(by_time); store.values
+        >>> store.resolve(latest); store.values
         ({'at': 2},)
+        >>> maximum.by(len)(("ab", "cd", "e"))   # a tie: the first listed wins
+        'ab'
 
-    Cost: O(n) calls of ``key`` for n values.
+    Cost: O(n) comparisons and O(n) calls of ``key`` for n values.
     """
 
-    def resolve(values: Sequence[Any]) -> Any:
-        if not values:
-            raise ValueError("lww needs at least one value to choose from")
-        best = max(range(len(values)), key=lambda index: (key(values[index]), index))
-        return values[best]
+    __slots__ = ("_key", "_largest")
 
-    resolve.__qualname__ = resolve.__name__ = f"lww({getattr(key, '__qualname__', key)!s})"
-    return resolve
+    def __init__(self, *, largest: bool, key: Callable[[Any], Any] | None = None) -> None:
+        if key is not None and not callable(key):
+            raise TypeError(f"key must be a function of one value, not {key!r}")
+        self._largest = largest
+        self._key = key
+
+    def by(self, key: Callable[[Any], Any]) -> Extremum:
+        """This resolver choosing by ``key(value)`` instead of by the values themselves."""
+        return Extremum(largest=self._largest, key=key)
+
+    def __call__(self, values: Sequence[Any]) -> Any:
+        if not values:
+            raise ValueError(f"{self!r} needs at least one value to choose from")
+        key = self._key
+        best = values[0]
+        best_key = best if key is None else key(best)
+        for value in values[1:]:
+            candidate = value if key is None else key(value)
+            # strictly better only: an equal value listed later never displaces the first
+            if candidate > best_key if self._largest else candidate < best_key:
+                best, best_key = value, candidate
+        return best
+
+    def __repr__(self) -> str:
+        name = "maximum" if self._largest else "minimum"
+        if self._key is None:
+            return name
+        return f"{name}.by({getattr(self._key, '__qualname__', self._key)!s})"
+
+
+#: The largest value; ``maximum.by(key)`` for the value with the largest key.
+maximum: Final = Extremum(largest=True)
+#: The smallest value; ``minimum.by(key)`` for the value with the smallest key.
+minimum: Final = Extremum(largest=False)
 
 
 def union(values: Sequence[Any]) -> tuple[Any, ...]:
@@ -101,33 +141,3 @@ def union(values: Sequence[Any]) -> tuple[Any, ...]:
     with contextlib.suppress(TypeError):
         pairs = sorted(pairs, key=lambda pair: pair[1])
     return tuple(element for _, element in pairs)
-
-
-def maximum(values: Sequence[Any]) -> Any:
-    """The largest value (Python's ``max``; the first one listed wins a tie).
-
-    Examples:
-        >>> from merge.resolvers import maximum
-        >>> maximum((3, 11, 7))
-        11
-
-    Raises:
-        ValueError: there are no values.
-        TypeError: the values cannot be compared with each other.
-    """
-    return max(values)
-
-
-def minimum(values: Sequence[Any]) -> Any:
-    """The smallest value (Python's ``min``; the first one listed wins a tie).
-
-    Examples:
-        >>> from merge.resolvers import minimum
-        >>> minimum(("b", "a", "c"))
-        'a'
-
-    Raises:
-        ValueError: there are no values.
-        TypeError: the values cannot be compared with each other.
-    """
-    return min(values)

@@ -18,7 +18,7 @@ from crdts import codec
 from crdts._values import check_replica, check_value
 from crdts._wire import value_from_wire, value_key, value_to_wire
 from crdts.errors import DotConflictError
-from merge.resolvers import lww
+from merge.resolvers import maximum
 
 __all__ = ["Siblings"]
 
@@ -201,9 +201,10 @@ class Siblings:
     def resolve_lww(self, key: Callable[[Any], Any]) -> None:
         """Keep only the value with the largest ``key(value)``, keeping the causal context.
 
-        Ties go to the value listed last in ``values``. Same as ``resolve(lww(key))``.
+        Ties go to the value listed first in ``values``. Same as
+        ``resolve(resolvers.maximum.by(key))``.
         """
-        self.resolve(lww(key))
+        self.resolve(maximum.by(key))
 
     # -- the lattice -----------------------------------------------------------------------
 

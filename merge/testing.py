@@ -465,7 +465,7 @@ def states(
 
 
 _SERVERS = ("s1", "s2", "s3")
-_SIBLING_RESOLVERS: list[Callable[[tuple[Any, ...]], Any]] = [resolvers.lww(value_key), list]
+_SIBLING_RESOLVERS: list[Callable[[tuple[Any, ...]], Any]] = [resolvers.maximum.by(value_key), list]
 
 
 @st.composite

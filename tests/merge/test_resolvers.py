@@ -19,22 +19,43 @@ COLLECTIONS = st.one_of(
 )
 
 
-def test_lww_keeps_the_value_with_the_largest_key() -> None:
-    latest = resolvers.lww(lambda value: value[0])
+def test_maximum_by_keeps_the_value_with_the_largest_key() -> None:
+    latest = resolvers.maximum.by(lambda value: value[0])
     assert latest(((3, "old"), (7, "new"), (5, "mid"))) == (7, "new")
+    assert resolvers.minimum.by(lambda value: value[0])(((3, "x"), (1, "y"))) == (1, "y")
 
 
-def test_lww_breaks_ties_towards_the_value_listed_last() -> None:
-    assert resolvers.lww(len)(("ab", "cd", "e")) == "cd"
+KEYS = {"n": lambda value: value[0], "|n|": lambda value: abs(value[0])}
 
 
-def test_lww_needs_a_value() -> None:
-    with pytest.raises(ValueError, match="at least one"):
-        resolvers.lww(len)(())
+@pytest.mark.parametrize("largest", [True, False], ids=["maximum", "minimum"])
+@pytest.mark.parametrize("key", sorted(KEYS))
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=6))
+def test_an_ordered_resolver_breaks_ties_towards_the_value_listed_first(
+    largest: bool, key: str, numbers: list[int]
+) -> None:
+    """One tie rule for every resolver: among values with equal keys, the first listed is
+    kept (each value carries its position, so which one was kept shows)."""
+    resolver = resolvers.maximum if largest else resolvers.minimum
+    values = tuple((n, position) for position, n in enumerate(numbers))
+    best = (max if largest else min)(KEYS[key](value) for value in values)
+    first = next(value for value in values if KEYS[key](value) == best)
+    assert resolver.by(KEYS[key])(values) == first
 
 
-def test_lww_names_itself_after_its_key() -> None:
-    assert "len" in resolvers.lww(len).__name__
+@given(st.permutations([1, 1.0, True]))
+def test_maximum_of_equal_values_keeps_the_first_listed(values: list[Any]) -> None:
+    for resolver in (resolvers.maximum, resolvers.minimum):
+        chosen = resolver(tuple(values))
+        assert chosen == 1 and type(chosen) is type(values[0])
+
+
+def test_an_ordered_resolver_needs_a_value_and_names_itself() -> None:
+    with pytest.raises(ValueError, match=r"maximum\.by\(len\) needs at least one"):
+        resolvers.maximum.by(len)(())
+    assert repr(resolvers.minimum) == "minimum"
+    with pytest.raises(TypeError, match="key must be a function"):
+        resolvers.maximum.by(3)  # type: ignore[arg-type]
 
 
 def test_union_merges_collections_into_a_sorted_tuple_without_duplicates() -> None:
@@ -78,13 +99,14 @@ def test_maximum_and_minimum() -> None:
         (resolvers.union, ((1, 2, 3),)),
         (resolvers.maximum, ((2, 3),)),
         (resolvers.minimum, ((1, 2),)),
-        (resolvers.lww(len), ((2, 3),)),
+        (resolvers.maximum.by(len), ((1, 2),)),  # a tie: the first listed wins
     ],
-    ids=["union", "maximum", "minimum", "lww"],
+    ids=["union", "maximum", "minimum", "maximum.by"],
 )
 def test_every_resolver_works_with_mvregister_and_siblings(
     resolver: Any, expected: tuple[Any, ...]
 ) -> None:
+    """One shape: each ready-made resolver is passed as it is to both registers."""
     a, b = MVRegister(replica="a"), MVRegister(replica="b")
     _ = a.assign((1, 2))
     _ = b.assign((2, 3))
