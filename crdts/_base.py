@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Self, cast
 
+from crdts import _registry
 from crdts._identity import name_of, writer_id
 from crdts._values import check_replica
 from crdts.errors import RetiredWriterError, UnboundReplicaError
@@ -28,8 +29,20 @@ class CRDT(ABC):
     """Base class of every crdtkit merge type.
 
     Subclasses declare their wire identity in the class statement,
-    ``class GCounter(CRDT, type_code=1)``, and implement ``_merge``, ``_state``,
-    ``value`` and ``_check``.
+    ``class GCounter(CRDT, type_code=1)`` (codes 64..127 are free for your own types; 0..63
+    are crdtkit's), and implement these hooks, which the class statement checks:
+
+    * ``value`` (a property): what a user reads;
+    * ``_merge(other)``: join a compatible ``other`` into ``self``, all or nothing;
+    * ``_state()``: a value equal exactly when two states are equal;
+    * ``_copy()``: a deep, independent copy of the state;
+    * ``_check()``: raise ``AssertionError`` if an invariant does not hold;
+    * ``_to_wire()``: canonical msgpack-ready data for the state;
+    * ``_from_wire(data)`` (a classmethod): the state back, ``ValueError`` if malformed.
+
+    Optional hooks: ``_check_compatible``, ``_rebind``, ``_empty`` and, for types whose state
+    names writers, the lifecycle hooks ``_writers``, ``_high_water``, ``_mark_repr``,
+    ``_exceeds``, ``_fold`` and ``_drop``.
 
     The replica id names the writer. It is not part of the state: ``==`` ignores it and the
     encoding omits it. An instance without one (a delta, a decoded message) is read-only.
@@ -41,19 +54,39 @@ class CRDT(ABC):
     type_code: ClassVar[int]
     #: Version of the type's payload layout; bumped on any format change.
     format_version: ClassVar[int] = 1
-    _registry: ClassVar[dict[int, type[CRDT]]] = {}
 
     def __init_subclass__(cls, *, type_code: int | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if type_code is None:
             return
-        if not 0 <= type_code <= 127:
-            raise ValueError(f"type_code must be in 0..127, not {type_code}")
-        taken = CRDT._registry.get(type_code)
-        if taken is not None and taken.__qualname__ != cls.__qualname__:
-            raise ValueError(f"type_code {type_code} is taken by {taken.__qualname__}")
+        missing = [
+            name
+            for name in _REQUIRED_HOOKS
+            if getattr(cls, name, None) is None
+            or getattr(getattr(cls, name), "__isabstractmethod__", False)
+        ]
+        if missing:
+            raise TypeError(
+                f"{cls.__qualname__} declares type_code={type_code} but does not implement "
+                f"{', '.join(missing)} (see help(crdts.CRDT) for what each must do)"
+            )
+
+        def from_wire(version: int, state: Any) -> Any:
+            if version != cls.format_version:
+                raise ValueError(
+                    f"{cls.__name__} format version {version} is not supported "
+                    f"(this crdtkit reads version {cls.format_version})"
+                )
+            return cls._from_wire(state)
+
+        _registry.register(
+            cls,
+            code=type_code,
+            version=cls.format_version,
+            to_wire=lambda obj: obj._to_wire(),
+            from_wire=from_wire,
+        )
         cls.type_code = type_code
-        CRDT._registry[type_code] = cls
 
     def __init__(self, *, replica: str | None = None) -> None:
         # deltas are built unbound on every mutation: skip the call for them
@@ -341,6 +374,15 @@ class CRDT(ABC):
     def _check(self) -> None:
         """Assert every invariant of the state (tests call this after each step)."""
 
+    @abstractmethod
+    def _to_wire(self) -> Any:
+        """Canonical msgpack-ready data for the state (equal states, equal data)."""
+
+    @classmethod
+    @abstractmethod
+    def _from_wire(cls, data: Any) -> Self:
+        """The state ``_to_wire`` wrote, as an unbound instance; ValueError if malformed."""
+
     def _check_compatible(self, other: Self) -> None:  # noqa: B027 (optional hook)
         """Raise TypeError if ``other`` has another configuration (e.g. a value type)."""
 
@@ -375,6 +417,10 @@ class CRDT(ABC):
 
     def _drop(self, writer: str) -> None:  # noqa: B027 (optional hook)
         """Remove every trace of ``writer`` (its contribution is folded elsewhere)."""
+
+
+#: What a class with a ``type_code`` must implement (checked by its class statement).
+_REQUIRED_HOOKS = ("value", "_merge", "_state", "_copy", "_check", "_to_wire", "_from_wire")
 
 
 def _checked_name(replica: Any) -> str:

@@ -18,13 +18,12 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 
 from clocks import Timestamp, VectorClock
-from crdts import _wire
+from crdts import _registry, _wire
 from crdts._base import CRDT
 from crdts.errors import DecodeError
 
@@ -49,70 +48,17 @@ DEFAULT_MAX_ITEMS = 4_000_000
 DEFAULT_MAX_CLOUD = _wire.DEFAULT_MAX_CLOUD
 
 
-@dataclass(frozen=True)
-class _WireType:
-    cls: type
-    code: int
-    version: int
-    to_wire: Callable[[Any], Any]
-    from_wire: Callable[[int, Any], Any]
+register = _registry.register
 
 
-_BY_CODE: dict[int, _WireType] = {}
-_BY_CLASS: dict[type, _WireType] = {}
-
-
-def register(
-    cls: type,
-    *,
-    code: int,
-    version: int,
-    to_wire: Callable[[Any], Any],
-    from_wire: Callable[[int, Any], Any],
-) -> None:
-    """Give ``cls`` a wire identity (``CRDT`` subclasses do this by themselves).
-
-    Ext codes 0..63 are crdtkit's; 64..127 are free for your own types.
-
-    ``to_wire(obj)`` returns canonical msgpack-ready data; ``from_wire(version, state)``
-    rebuilds an object, raising ``ValueError`` for anything malformed.
-    """
-    if not 0 <= code <= 127:
-        raise ValueError(f"ext code must be in 0..127, not {code}")
-    taken = _BY_CODE.get(code)
-    if taken is not None and taken.cls.__qualname__ != cls.__qualname__:
-        raise ValueError(f"ext code {code} is taken by {taken.cls.__qualname__}")
-    entry = _WireType(cls, code, version, to_wire, from_wire)
-    _BY_CODE[code] = entry
-    _BY_CLASS[cls] = entry
-
-
-def _wire_type(cls: type) -> _WireType:
-    entry = _BY_CLASS.get(cls)
-    if entry is None and issubclass(cls, CRDT) and "type_code" in cls.__dict__:
-        entry = _register_crdt(cls)
+def _wire_type(cls: type) -> _registry.WireType:
+    entry = _registry.by_class(cls)
     if entry is None:
-        raise TypeError(f"{cls.__name__} has no wire format; register it with crdts.codec.register")
+        raise TypeError(
+            f"{cls.__name__} has no wire format: a CRDT subclass gets one from its class "
+            f"statement (type_code=...), any other class from crdts.codec.register"
+        )
     return entry
-
-
-def _register_crdt(cls: type[CRDT]) -> _WireType:
-    def from_wire(version: int, state: Any) -> Any:
-        if version != cls.format_version:
-            raise ValueError(
-                f"{cls.__name__} format version {version} is not supported "
-                f"(this crdtkit reads version {cls.format_version})"
-            )
-        return cls._from_wire(state)  # type: ignore[attr-defined]
-
-    register(
-        cls,
-        code=cls.type_code,
-        version=cls.format_version,
-        to_wire=lambda obj: obj._to_wire(),
-        from_wire=from_wire,
-    )
-    return _BY_CLASS[cls]
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -313,12 +259,9 @@ def decode(
 def _decode(data: bytes, max_items: int, max_cloud: int) -> Any:
 
     def ext_hook(code: int, payload: bytes) -> Any:
-        entry = _BY_CODE.get(code)
+        entry = _registry.by_code(code)
         if entry is None:
-            crdt_class = CRDT._registry.get(code)
-            if crdt_class is None:
-                raise DecodeError(f"unknown ext type code {code}")
-            entry = _register_crdt(crdt_class)
+            raise DecodeError(f"unknown ext type code {code}")
         unpacked = _unpack(payload, max_items, _refuse_nested_ext)
         is_crdt = issubclass(entry.cls, CRDT)
         if (
@@ -338,7 +281,7 @@ def _decode(data: bytes, max_items: int, max_cloud: int) -> Any:
         except _FAILURES as error:
             raise DecodeError(f"invalid {entry.cls.__name__}: {error}") from error
         # an older format version is read and normalised; the current one must be canonical
-        canonical = code < _FIRST_USER_CODE and unpacked[0] == entry.version
+        canonical = code in _registry.OWN_CODES and unpacked[0] == entry.version
         return _Decoded(obj, entry if canonical else None)
 
     limit = _wire.max_cloud.set(max_cloud)
@@ -357,11 +300,7 @@ def _decode(data: bytes, max_items: int, max_cloud: int) -> Any:
     return result.obj
 
 
-#: codes below this are crdtkit's own, whose encodings are canonical by design
-_FIRST_USER_CODE = 64
-
-
-def _refuse_non_canonical(data: bytes, obj: Any, entry: _WireType) -> None:
+def _refuse_non_canonical(data: bytes, obj: Any, entry: _registry.WireType) -> None:
     """Raise DecodeError unless ``data`` is exactly what :func:`encode` gives for ``obj``.
 
     Validation proves the decoded state is sound; this proves the bytes were its only
@@ -414,7 +353,7 @@ class _Decoded:
 
     __slots__ = ("canonical_form", "obj")
 
-    def __init__(self, obj: Any, canonical_form: _WireType | None) -> None:
+    def __init__(self, obj: Any, canonical_form: _registry.WireType | None) -> None:
         self.obj = obj
         self.canonical_form = canonical_form
 

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import msgpack
 
-from crdts import _wire
+from crdts import _registry, _wire
 from crdts._causal import CausalContext, CausalCRDT, Dot
 from crdts._values import check_element
 from crdts.errors import DotConflictError
@@ -413,7 +413,8 @@ def _spec_from_wire(data: Any, depth: int = 0) -> CausalCRDT:
     ):
         return ORMap(_spec_from_wire(data[1], depth + 1))
     if type(data) is int:
-        cls = CausalCRDT._registry.get(data)
+        entry = _registry.by_code(data)
+        cls = None if entry is None else entry.cls
         if cls is not None and issubclass(cls, CausalCRDT) and cls is not ORMap:
             return cls()
     raise ValueError(f"{data!r} does not name a causal value type")
