@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import crdts
-from crdts import _registry
 from clocks import ClockDriftError
-from crdts import DecodeError, decode, encode
+from crdts import DecodeError, _registry, decode, encode
 from merge.testing import ManualTime
 from tests.crdts.test_wire import _replace
 from tests.crdts.wirebytes import RawStr, pack, wide_ext

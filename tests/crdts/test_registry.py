@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import crdts
-from crdts import CRDT, DecodeError, GCounter, codec
-from crdts import _registry
+from crdts import CRDT, DecodeError, GCounter, _registry, codec
 
 USER_CODE = 123
 
@@ -90,7 +89,7 @@ def test_a_type_missing_hooks_fails_at_class_definition_naming_them() -> None:
 
 
 def test_codes_are_checked_for_type_and_range() -> None:
-    with pytest.raises(ValueError, match="0..127"):
+    with pytest.raises(ValueError, match=r"0\.\.127"):
 
         class TooBig(GCounter, type_code=128):
             pass
