@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from merge import cli
 from merge._workloads import TYPE_NAMES
 
 FAST = ["--ops", "40", "--partition", "10", "--crash", "5", "--no-progress"]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+#: The command lines whose output docs/cli.md shows, each with that output.
+SHOWN = re.findall(r"```text\n\$ crdtkit ([^\n]*)\n(.*?)\n```", DOCS.read_text(), re.S)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -106,6 +110,15 @@ def test_help_fits_80_columns_and_documents_terms_json_keys_and_exit_status(
     for key in ("version", "summary", "config", "runs", "comparison", "ok", "value"):
         assert f'"{key}"' in out
     assert "130 interrupted" in out and "141 output's reader" in out
+
+
+@pytest.mark.parametrize(("command", "shown"), SHOWN, ids=[command for command, _ in SHOWN])
+def test_the_docs_show_the_real_output(
+    capsys: pytest.CaptureFixture[str], command: str, shown: str
+) -> None:
+    assert len(SHOWN) == 2
+    assert cli.main(command.split()) == 0
+    assert capsys.readouterr().out.rstrip("\n") == shown
 
 
 # -- JSON -------------------------------------------------------------------------------------
