@@ -1,37 +1,190 @@
 """The ``crdtkit`` command: watch replicas converge through faults, and see Dynamo's cart bug.
 
-``crdtkit simulate`` runs a seeded :class:`~merge.harness.Network`: random updates at random
-replicas while messages are lost, duplicated and reordered, one replica crashes and restarts
-and the cluster is split in half for a while; then it heals, lets anti-entropy settle, and
-reports convergence, traffic and staleness. ``crdtkit demo cart`` replays one partitioned
-shopping session through Dynamo's union-of-siblings merge and through ``crdts.Cart``.
+``crdtkit simulate`` runs a seeded :class:`~merge.harness.Network` once with delta sync and
+once with state sync: random updates at random replicas while messages are lost, duplicated
+and reordered, one replica crashes and restarts and the cluster is split in half for a while;
+then it heals, lets anti-entropy settle, and reports, side by side, whether the replicas
+converged and what each protocol cost (messages, bytes, staleness). ``crdtkit demo cart``
+replays one partitioned shopping session through Dynamo's union-of-siblings merge and
+through ``crdts.Cart``.
 
-Run it as ``crdtkit`` (the console script) or ``python -m merge.cli``.
+Run it as ``crdtkit`` (the console script) or ``python -m merge.cli``. Exit status: 0 every
+run converged; 1 a run did not; 2 bad arguments; 130 interrupted (Ctrl-C); 141 the reader of
+standard output went away (``crdtkit simulate --json | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
+import math
+import os
 import random
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TextIO
+from typing import Any, Literal, NoReturn, TextIO
 
 import crdts
-from clocks import VectorClock
+from clocks import HLC, VectorClock
 from merge._workloads import TYPE_NAMES, operation, template
 from merge.harness import STEP_MS, Faults, Network
 
 __all__ = ["main"]
 
+_Sync = Literal["delta", "state"]
+
 #: Delay of every message, in steps (reordered ones are held back longer).
 DELAY = (1, 3)
+#: Steps between a replica's anti-entropy rounds.
+INTERVAL = 2
+#: Peers a replica sends its whole state to each round (state sync).
+FANOUT = 1
 #: Steps ``simulate`` lets anti-entropy run after the last fault before giving up.
 MAX_SETTLE_STEPS = 3_000
+#: The most ``--preload`` accepts (state sync resends all of it in every message).
+MAX_PRELOAD = 10_000
+#: Draws of a random update per step before the step goes without one (see ``_NO_OP``).
+DRAWS_PER_STEP = 20
+#: Exit status when standard output's reader goes away (128 + SIGPIPE, as a shell reports).
+EXIT_BROKEN_PIPE = 141
+#: Exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+#: The sync protocols, in report order.
+SYNCS: tuple[_Sync, ...] = ("delta", "state")
+
+#: Widest line of ``simulate``'s report and of ``demo cart``.
+WIDTH = 80
+
+
+@dataclass(frozen=True)
+class _Preload:
+    """How ``--preload`` fills a set or map type before the first update."""
+
+    noun: str  # what the state holds: elements, keys, items
+    default: int  # enough for deltas to pay off, few enough for a run of seconds
+    put: Callable[[Any, str], Any]  # one mutator call adding the named element or key
+
+
+def _add(state: Any, name: str) -> Any:
+    return state.add(name)
+
+
+def _add_zero(nested: Any) -> Any:
+    return nested.add(0)
+
+
+def _preload_defaults() -> list[tuple[int, list[str]]]:
+    """The ``--preload`` defaults, largest first, each with the types it applies to."""
+    by_count: dict[int, list[str]] = {}
+    for name, preload in _PRELOAD.items():
+        by_count.setdefault(preload.default, []).append(name)
+    return sorted(by_count.items(), reverse=True)
+
+
+#: The set and map types ``--preload`` fills; a map's merge costs more, so it gets fewer keys.
+_PRELOAD: dict[str, _Preload] = {
+    "gset": _Preload("elements", 300, _add),
+    "twopset": _Preload("elements", 300, _add),
+    "orset": _Preload("elements", 300, _add),
+    "rworset": _Preload("elements", 300, _add),
+    "lwwelementset": _Preload("elements", 300, _add),
+    "lwwmap": _Preload("keys", 50, lambda state, name: state.set(name, 0)),
+    "ormap": _Preload("keys", 30, lambda state, name: state.update(name, _add_zero)),
+    "cart": _Preload("items", 30, lambda state, name: state.add(name, 1)),
+}
+
+#: Why a type's random update can change nothing (and is then drawn again).
+_NO_OP = {"twopset": "a 2P-set never re-adds an element once removed"}
+
+#: What each term of the report means: printed by ``--explain`` and in ``simulate --help``.
+TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "step",
+        f"{STEP_MS} ms of simulated time; one update is made per step, at a random live "
+        f"replica; a message takes {DELAY[0]}-{DELAY[1]} steps to arrive",
+    ),
+    (
+        "delta sync",
+        f"every {INTERVAL} steps each replica sends each peer the changes (deltas) that "
+        "peer has not acknowledged; peers acknowledge what they got",
+    ),
+    (
+        "state sync",
+        f"every {INTERVAL} steps each replica sends its whole state to "
+        f"{'one random peer' if FANOUT == 1 else f'{FANOUT} random peers'}; nothing is "
+        "acknowledged",
+    ),
+    (
+        "same seed",
+        "both runs share the seed: the same faults, windows and random draws; a remove "
+        "picks from what its replica holds at the time, so the final values can differ",
+    ),
+    (
+        "preload",
+        "what every replica holds before the first update, as after a bulk load: state "
+        "sync resends it in every message, deltas do not",
+    ),
+    ("converged", "every replica holds the join of all the updates made"),
+    (
+        "steps to converge",
+        "steps from the end of the partition until every replica holds every update made before it",
+    ),
+    ("steps in all", "updates and faults, then steps of anti-entropy until quiet"),
+    ("messages sent", "every message put on the wire, lost ones included"),
+    (
+        "acks / full states",
+        "acknowledgements (delta sync); whole states (state sync, or delta sync to a "
+        "peer whose missing deltas a restart lost)",
+    ),
+    (
+        "lost / duplicated",
+        "messages the network dropped (or a partition or crash stopped) / delivered twice",
+    ),
+    ("bytes on the wire", "encoded size of every message sent, each counted once"),
+    ("bytes per message", "bytes on the wire / messages sent"),
+    ("bytes per update", "bytes on the wire / updates made"),
+    ("max staleness", "the longest any update took to reach any replica"),
+    (
+        "drift retries",
+        "merges put off because a stamp was more than 500 ms ahead of the receiver's "
+        "clock, retried once that clock caught up",
+    ),
+    ("final value", "the first replica's value at the end (--json gives all of it)"),
+)
+
+
+def _legend() -> str:
+    """``TERMS`` as an indented two-column list that fits :data:`WIDTH`."""
+    lines = ["terms:"]
+    column = 2 + max(len(term) for term, _ in TERMS) + 2
+    for term, meaning in TERMS:
+        wrapped = textwrap.wrap(meaning, width=WIDTH - 2 - column, break_on_hyphens=False)
+        lines.append(f"  {term:<{column - 2}}{wrapped[0]}")
+        lines += [" " * column + more for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+JSON_KEYS = """\
+--json prints one object: "version", "summary" (the report's first sentence),
+"config" (the options, with the partition and crash windows in steps), "runs"
+("delta" and/or "state", each with "converged", "replicas_agree", "settled",
+"steps", "settle_steps", "updates", "metrics" and "value"), "comparison" (null
+unless both protocols ran: "fewer_bytes", "bytes_ratio", "reading") and "ok"
+(every run converged). "value" is the final value as JSON data: sets as sorted
+lists, maps as objects, tuples as lists.
+"""
+
+
+def _version() -> str:
+    """The installed distribution's version, or a marker when running from a source tree."""
+    try:
+        return importlib.metadata.version("crdtkit")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -54,7 +207,7 @@ def _probability(text: str) -> float:
     return value
 
 
-def _count(least: int) -> Callable[[str], int]:
+def _count(least: int, most: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -62,6 +215,8 @@ def _count(least: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{value} is more than {most:,}")
         return value
 
     parse.__name__ = "count"
@@ -84,17 +239,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crdtkit",
         description="Replicated data that merges without coordination: simulations and demos.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     simulate = commands.add_parser(
         "simulate",
         help="run a seeded multi-replica simulation with faults",
-        description=(
-            "Run random updates on a simulated faulty network, heal, settle, and report "
-            f"convergence, messages, bytes and staleness. One step is {STEP_MS} ms of "
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(
+            "Make random updates at replicas on a simulated faulty network, heal, settle, and "
+            "report whether every replica converged and what it cost, once with delta sync "
+            f"and once with state sync on the same seed. One step is {STEP_MS} ms of "
             f"simulated time; one update is made per step; messages take {DELAY[0]}-"
-            f"{DELAY[1]} steps."
+            f"{DELAY[1]} steps.",
+            width=WIDTH - 2,
         ),
+        epilog=_legend() + "\n\n" + JSON_KEYS + "\nexit status: 0 converged, 1 did not, 2 bad "
+        f"arguments, {EXIT_INTERRUPTED} interrupted,\n{EXIT_BROKEN_PIPE} output's reader "
+        "went away",
     )
     simulate.add_argument(
         "--type",
@@ -111,10 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--ops", type=_count(0), default=200, help="updates to make (default: %(default)s)"
     )
     simulate.add_argument(
+        "--preload",
+        type=_count(0, MAX_PRELOAD),
+        default=None,
+        metavar="N",
+        help="start every replica of a set or map with the same N elements or keys; "
+        f"at most {MAX_PRELOAD:,} (default: "
+        + "; ".join(
+            f"{count} for {'/'.join(sorted(names))}" for count, names in _preload_defaults()
+        )
+        + "; 0 for the other types)",
+    )
+    simulate.add_argument(
         "--sync",
-        choices=("delta", "state"),
-        default="delta",
-        help="acknowledged delta intervals or full-state gossip (default: %(default)s)",
+        choices=("both", *SYNCS),
+        default="both",
+        help="acknowledged deltas, full-state gossip, or both side by side on the same "
+        "seed (default: %(default)s)",
     )
     simulate.add_argument(
         "--drop", type=_probability, default=0.1, help="message loss rate (default: %(default)s)"
@@ -151,16 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=_milliseconds,
         default=0,
         metavar="MS",
-        help="clock skew: replica clocks run 0 to MS ms ahead, evenly spread; stamps more "
-        "than 500 ms ahead are deferred by receivers (default: %(default)s)",
+        help="clock skew, at most 600000: replica clocks are spread evenly from 0 to MS ms "
+        "off simulated time, ahead if MS is positive, behind if negative; a stamp more "
+        "than 500 ms ahead of a receiver's clock waits for it (default: %(default)s)",
     )
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    simulate.add_argument("--json", action="store_true", help="print the report as JSON")
+    simulate.add_argument(
+        "--json", action="store_true", help="print the report as JSON (keys: see below)"
+    )
+    simulate.add_argument(
+        "--explain", action="store_true", help="print what each term of the report means"
+    )
     simulate.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="draw each replica's staleness and the bytes on the wire over time "
-        "(needs crdtkit[plot])",
+        help="draw staleness and the bytes on the wire over time (needs crdtkit[plot])",
     )
     simulate.add_argument(
         "--progress",
@@ -224,30 +404,60 @@ def _plan(options: argparse.Namespace, ids: list[str]) -> _Plan:
 
 
 def _skews(ids: list[str], skew: int) -> dict[str, int]:
+    """Each replica's clock offset: evenly from 0 to ``skew`` ms (negative: behind)."""
     if not skew:
         return {}
     return {rid: round(skew * index / (len(ids) - 1)) for index, rid in enumerate(ids)}
 
 
+def _syncs(options: argparse.Namespace) -> tuple[_Sync, ...]:
+    return tuple(sync for sync in SYNCS if options.sync in ("both", sync))
+
+
+def _start_state(type_name: str, preload: int) -> Any:
+    """The unbound state every replica starts from: empty, or ``preload`` elements or keys.
+
+    A stamped type's preload is written by a clock at simulated time 0, so it is older than
+    every replica's clock, whatever the skew. Cost: O(preload) mutator calls.
+    """
+    state = template(type_name)
+    if not preload:
+        return state
+    put = _PRELOAD[type_name].put
+    # a fixed incarnation, so that the bytes on the wire are the same in every run of a seed
+    if hasattr(state, "clock"):
+        clock = HLC("loader", now=lambda: 0)
+        loader = state.copy(replica="loader", incarnation="1", clock=clock)
+    else:
+        loader = state.copy(replica="loader", incarnation="1")
+    for index in range(preload):
+        put(loader, f"loaded-{index}")
+    return loader.copy(replica=None)
+
+
 def _simulate(
-    options: argparse.Namespace, *, on_step: Callable[[str], None] | None = None
+    options: argparse.Namespace, sync: _Sync, *, on_step: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
+    """One run with ``sync``; the report's entry for it (``_trace`` is for ``--plot``)."""
     ids = [f"r{index}" for index in range(options.replicas)]
     plan = _plan(options, ids)
     faults = Faults(
         drop=options.drop, duplicate=options.duplicate, reorder=options.reorder, delay=DELAY
     )
     network = Network(
-        template(options.type),
+        _start_state(options.type, options.preload),
         ids,
-        sync=options.sync,
+        sync=sync,
         faults=faults,
         seed=options.seed,
         clock_skew=_skews(ids, options.skew),
+        interval=INTERVAL,
+        fanout=FANOUT,
     )
     workload = random.Random(f"crdtkit-simulate-{options.seed}")
     reference = network.template
     trace = _Trace()
+    redrawn = 0
 
     def record() -> None:
         if not options.plot:
@@ -271,9 +481,14 @@ def _simulate(
                 network.restart(plan.crashed)
         if step <= plan.op_steps:
             live = [rid for rid in ids if network.replica(rid).up]
-            delta = network.update(workload.choice(live), operation(options.type, workload))
-            if delta is not None:
-                reference.merge(delta)
+            replica = workload.choice(live)
+            # a draw that would change nothing is drawn again, so --ops updates are made
+            for _ in range(DRAWS_PER_STEP):
+                delta = network.update(replica, operation(options.type, workload))
+                if delta is not None:
+                    reference.merge(delta)
+                    break
+                redrawn += 1
         network.step()
         record()
         if on_step is not None:
@@ -287,136 +502,343 @@ def _simulate(
         record()
         if on_step is not None:
             on_step("settling")
-    settled = network.quiescent()
-    metrics = network.metrics
+    metrics = network.metrics.as_dict()
     final = network.replica(ids[0]).state
-    # converged: every replica holds the join of all updates (acks may still be in flight)
-    matches = network.converged() and final == reference
     return {
-        "config": {
-            "type": options.type,
-            "replicas": options.replicas,
-            "ops": options.ops,
-            "sync": options.sync,
-            "drop": options.drop,
-            "duplicate": options.duplicate,
-            "reorder": options.reorder,
-            "delay_steps": list(DELAY),
-            "step_ms": STEP_MS,
-            "partition": list(plan.partition) if plan.partition else None,
-            "partition_groups": [list(group) for group in plan.groups] if plan.partition else None,
-            "crash": [plan.crashed, *plan.crash] if plan.crash else None,
-            "skew_ms": _skews(ids, options.skew),
-            "seed": options.seed,
-        },
-        "converged": network.converged(),
-        "settled": settled,
-        "matches_reference": matches,
+        # converged: every replica holds the join of all updates (acks may still be in flight)
+        "converged": network.converged() and final == reference,
+        "replicas_agree": network.converged(),
+        "settled": network.quiescent(),
         "steps": network.steps,
         "settle_steps": settle_steps,
-        "metrics": metrics.as_dict(),
-        "value": _short(final.value),
+        "updates": {
+            "asked": options.ops,
+            "made": metrics["updates"],
+            "redrawn": redrawn,
+            "why_redrawn": _NO_OP.get(options.type, "the update changed nothing")
+            if redrawn
+            else None,
+        },
+        "metrics": metrics,
+        "value": _json_value(final.value),
         "_trace": trace,
-        "_plan": plan,
     }
 
 
-def _short(value: Any, limit: int = 72) -> str:
-    if isinstance(value, frozenset | set):
-        text = "{" + ", ".join(sorted(map(repr, value))) + "}"
-    elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{k!r}: {_short(v, limit)}" for k, v in sorted(value.items())) + "}"
+def _json_value(value: Any) -> Any:
+    """``value`` (a CRDT's ``.value``) as JSON data.
+
+    Sets become lists, sorted when their elements are comparable (else by their JSON text);
+    mappings become objects whose non-string keys are written as JSON text (``1`` -> ``"1"``);
+    tuples become lists; bytes become hex strings; anything else JSON cannot hold becomes
+    its ``repr``, as do infinite floats. Cost: O(n log n) for n elements.
+
+    Examples:
+        >>> _json_value(frozenset({"b", "a"})), _json_value({"k": frozenset({2, 1})})
+        (['a', 'b'], {'k': [1, 2]})
+        >>> _json_value((85, 31)), _json_value({1: True}), _json_value(b"\\x01")
+        ([85, 31], {'1': True}, '01')
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no infinities
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, Mapping):
+        return {_json_key(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        items = list(value)
+        try:
+            items.sort()
+        except TypeError:
+            items.sort(key=lambda item: json.dumps(_json_value(item), sort_keys=True))
+        return [_json_value(item) for item in items]
+    if isinstance(value, tuple | list):
+        return [_json_value(item) for item in value]
+    return repr(value)
+
+
+def _json_key(key: Any) -> str:
+    return key if isinstance(key, str) else json.dumps(_json_value(key), sort_keys=True)
+
+
+def _config(options: argparse.Namespace) -> dict[str, Any]:
+    ids = [f"r{index}" for index in range(options.replicas)]
+    plan = _plan(options, ids)
+    return {
+        "type": options.type,
+        "replicas": options.replicas,
+        "ops": options.ops,
+        "preload": options.preload,
+        "sync": list(_syncs(options)),
+        "drop": options.drop,
+        "duplicate": options.duplicate,
+        "reorder": options.reorder,
+        "delay_steps": list(DELAY),
+        "step_ms": STEP_MS,
+        "interval_steps": INTERVAL,
+        "partition": list(plan.partition) if plan.partition else None,
+        "partition_groups": [list(group) for group in plan.groups] if plan.partition else None,
+        "crash": [plan.crashed, *plan.crash] if plan.crash else None,
+        "skew_ms": _skews(ids, options.skew),
+        "seed": options.seed,
+    }
+
+
+def _type_label(type_name: str) -> str:
+    """'an ORSet', 'a GCounter', 'an ORMap of ORSets'."""
+    name = type(template(type_name)).__name__
+    # initials read as letters: 'an' before those that sound like a vowel (an LWWMap, an MV...)
+    article = "an" if name[0] in "AEFHILMNORSX" else "a"
+    return f"{article} {name}" + (" of ORSets" if type_name == "ormap" else "")
+
+
+def _comparison(runs: Mapping[str, Mapping[str, Any]], options: argparse.Namespace) -> Any:
+    """Which protocol sent fewer bytes, by how much, and a reading of why (None: one ran)."""
+    if set(runs) != set(SYNCS):
+        return None
+    delta, state = runs["delta"]["metrics"], runs["state"]["metrics"]
+
+    def per_message(metrics: Mapping[str, Any]) -> str:
+        sent: int = metrics["messages_sent"]
+        return f"{metrics['bytes_sent'] / sent if sent else 0:,.0f}"
+
+    delta_bytes, state_bytes = delta["bytes_sent"], state["bytes_sent"]
+    winner = "delta" if delta_bytes <= state_bytes else "state"
+    low, high = sorted((delta_bytes, state_bytes))
+    ratio = round(high / low, 2) if low else None
+    times = f"{ratio:.1f}x" if ratio is not None else "far"
+    preload = _PRELOAD.get(options.type)
+    if winner == "delta":
+        reading = (
+            f"Delta sync sent {times} fewer bytes than state sync: a state message "
+            f"carried the whole state (about {per_message(state)} bytes here), a delta "
+            f"message only recent changes (about {per_message(delta)} bytes). Deltas pay "
+            "off when the state is large next to each update; with a small state, state "
+            "sync's fewer messages win" + (" (try --preload 0)." if options.preload else ".")
+        )
     else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        if preload is None:
+            hint = (
+                f"; {_type_label(options.type)}'s state stays small whatever it holds, "
+                "so state sync suits it"
+            )
+        elif options.preload < preload.default:
+            hint = f" (try --preload {preload.default})"
+        else:
+            hint = " (try a larger --preload)"
+        reading = (
+            f"State sync sent {times} fewer bytes than delta sync: the state is small "
+            f"(about {per_message(state)} bytes a message), so delta sync's extra messages, "
+            "to every peer each round plus acknowledgements, cost more than resending it. "
+            f"Deltas pay off when the state is large next to each update{hint}."
+        )
+    delta_steps, state_steps = delta["steps_to_converge"], state["steps_to_converge"]
+    if delta_steps is not None and state_steps is not None:
+        (fast, faster), (slow, slower) = sorted(((delta_steps, "delta"), (state_steps, "state")))
+        if slow - fast <= 2:
+            reading += (
+                f" After the partition both converged about as fast ({delta_steps} steps "
+                f"with deltas, {state_steps} with states)."
+            )
+        else:
+            why = (
+                "delta sync sends to every peer each round, state sync to "
+                f"{'one' if FANOUT == 1 else FANOUT} random peer{'' if FANOUT == 1 else 's'}"
+                if faster == "delta"
+                else "a lost delta waits for its sender to time out and resend it, while "
+                "every state message carries everything"
+            )
+            reading += (
+                f" After the partition, {faster} sync converged in {fast} steps, {slower} "
+                f"sync in {slow}: {why}."
+            )
+    return {"fewer_bytes": winner, "bytes_ratio": ratio, "reading": reading}
 
 
-def _report(result: dict[str, Any], out: TextIO) -> None:
-    config, metrics, plan = result["config"], result["metrics"], result["_plan"]
-    lines = [
-        f"crdtkit simulate: {config['type']}, {config['replicas']} replicas, "
-        f"{config['sync']} sync, seed {config['seed']}",
-        f"faults: drop {config['drop']:.0%}, duplicate {config['duplicate']:.0%}, "
-        f"reorder {config['reorder']:.0%}, delay {DELAY[0]}-{DELAY[1]} steps of {STEP_MS} ms",
+def _summary(result: Mapping[str, Any]) -> str:
+    """The report's opening sentence: what happened, in plain words."""
+    config, runs = result["config"], result["runs"]
+    who = f"{config['replicas']} replicas of {_type_label(config['type'])}"
+    if config["preload"]:
+        who += f" that started with {config['preload']:,} {_PRELOAD[config['type']].noun}"
+    made = sorted({run["updates"]["made"] for run in runs.values()})
+    updates = " or ".join(f"{count:,}" for count in made)
+    network = "a lossy network" if config["drop"] else "a network"
+    events = [
+        name for name, key in (("a crash", "crash"), ("a partition", "partition")) if config[key]
     ]
-    events = []
+    through = f", through {' and '.join(events)}" if events else ""
+    if config["skew_ms"]:
+        furthest = max(config["skew_ms"].values(), key=abs)
+        through += f", clocks up to {abs(furthest):,} ms {'ahead' if furthest > 0 else 'behind'}"
+    if all(run["converged"] for run in runs.values()):
+        protocols = " and with ".join(f"{sync} sync" for sync in runs)
+        alike = " alike" if len(runs) > 1 else ""
+        outcome = f"with {protocols}{alike}, all replicas converged to the same value"
+    else:
+        outcomes = []
+        for sync, run in runs.items():
+            if run["converged"]:
+                outcomes.append(f"with {sync} sync all replicas converged")
+            elif run["replicas_agree"]:
+                outcomes.append(f"with {sync} sync the replicas agree but lost updates")
+            else:
+                outcomes.append(
+                    f"with {sync} sync the replicas still differed "
+                    f"{run['settle_steps']:,} steps after the last fault"
+                )
+        outcome = "; ".join(outcomes)
+    return f"{who} made {updates} updates over {network}{through}; {outcome}."
+
+
+def _update_notes(runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Why a run drew more updates than it made, or made fewer than asked."""
+    notes = []
+    redrawn = {sync: run["updates"]["redrawn"] for sync, run in runs.items()}
+    if any(redrawn.values()):
+        why = next(
+            run["updates"]["why_redrawn"] for run in runs.values() if run["updates"]["why_redrawn"]
+        )
+        counts = ", ".join(f"{count:,} with {sync} sync" for sync, count in redrawn.items())
+        notes.append(
+            f"Some drawn updates would have changed nothing ({why}) and were drawn again: {counts}."
+        )
+    for sync, run in runs.items():
+        made, asked = run["updates"]["made"], run["updates"]["asked"]
+        if made < asked:
+            notes.append(
+                f"With {sync} sync only {made:,} of {asked:,} updates were made: in the "
+                f"other steps {DRAWS_PER_STEP} draws in a row would have changed nothing."
+            )
+    return notes
+
+
+def _cell(value: Any, width: int) -> str:
+    """A final value in a table cell: itself when short, else its size."""
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    if len(text) <= width:
+        return text
+    if isinstance(value, list):
+        return f"{len(value):,} elements"
+    if isinstance(value, dict):
+        return f"{len(value):,} keys"
+    return text[: width - 3] + "..."
+
+
+def _report(result: Mapping[str, Any], out: TextIO, *, explain: bool) -> None:
+    config, runs, plan = result["config"], result["runs"], result["_plan"]
+    wrap = textwrap.TextWrapper(width=WIDTH - 2, break_on_hyphens=False)
+    lines = [*wrap.wrap(result["summary"])]
+    indent = textwrap.TextWrapper(
+        width=WIDTH - 2, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+    )
+    for note in _update_notes(runs):
+        lines += ["", *wrap.wrap(note)]
+    scenario = (
+        f"seed {config['seed']}; drop {config['drop']:.0%}, duplicate "
+        f"{config['duplicate']:.0%}, reorder {config['reorder']:.0%}, delay "
+        f"{DELAY[0]}-{DELAY[1]} steps of {STEP_MS} ms"
+    )
     if plan.partition:
         left, right = plan.groups
-        events.append(
-            f"partition {' '.join(left)} | {' '.join(right)} during steps "
+        scenario += (
+            f"; partition {' '.join(left)} | {' '.join(right)} during steps "
             f"{plan.partition[0]}-{plan.partition[1]}"
         )
     if plan.crash:
-        events.append(f"crash {plan.crashed} during steps {plan.crash[0]}-{plan.crash[1]}")
+        scenario += f"; crash {plan.crashed} during steps {plan.crash[0]}-{plan.crash[1]}"
     if config["skew_ms"]:
-        events.append(f"clocks skewed 0 to {max(config['skew_ms'].values(), key=abs)} ms")
-    if events:
-        lines.append("        " + "; ".join(events))
-    yes_no = {True: "yes", False: "NO"}
-    converged = yes_no[bool(result["matches_reference"])]
-    if result["matches_reference"]:
-        converged += f", every replica equals the join of all {metrics['updates']} updates"
-    elif not result["converged"]:
-        converged += f", replicas still differ {result['settle_steps']} steps after the last fault"
-    else:
-        converged += ", the replicas agree but differ from the join of all updates"
-    to_converge = metrics["steps_to_converge"]
-    rows = [
-        ("converged", converged),
-        (
-            "steps",
-            f"{result['steps']} ({plan.last_fault_step} of updates and faults, then "
-            + (
-                f"{result['settle_steps']} to settle)"
-                if result["settled"]
-                else f"{result['settle_steps']} with anti-entropy still unfinished)"
+        scenario += f"; clocks skewed 0 to {max(config['skew_ms'].values(), key=abs):,} ms"
+    lines += ["", *indent.wrap(scenario), ""]
+
+    def row(name: str, cell: Callable[[Mapping[str, Any]], str]) -> str:
+        cells = "".join(f"{cell(run):<18}" for run in runs.values())
+        return f"  {name:<22}{cells}".rstrip()
+
+    def metric(key: str, form: str = ",") -> Callable[[Mapping[str, Any]], str]:
+        return lambda run: format(run["metrics"][key], form)
+
+    def to_converge(run: Mapping[str, Any]) -> str:
+        steps = run["metrics"]["steps_to_converge"]
+        if not plan.partition:
+            return "n/a"
+        return "never" if steps is None else f"{steps:,}"
+
+    def mean_bytes(run: Mapping[str, Any]) -> str:
+        metrics = run["metrics"]
+        sent = metrics["messages_sent"]
+        return f"{metrics['bytes_sent'] / sent:,.1f}" if sent else "0"
+
+    header = "".join(f"{sync + ' sync':<18}" for sync in runs)
+    lines.append(f"  {'':<22}{header}".rstrip())
+    lines += [
+        row("converged", lambda run: "yes" if run["converged"] else "NO"),
+        row("steps to converge", to_converge),
+        row(
+            "steps in all",
+            lambda run: f"{run['steps']:,}" + ("" if run["settled"] else " (unsettled)"),
+        ),
+        row("messages sent", metric("messages_sent")),
+        row(
+            "  acks / full states",
+            lambda run: f"{run['metrics']['acks_sent']:,} / {run['metrics']['full_states_sent']:,}",
+        ),
+        row(
+            "  lost / duplicated",
+            lambda run: (
+                f"{run['metrics']['messages_dropped']:,} / "
+                f"{run['metrics']['messages_duplicated']:,}"
             ),
         ),
-        (
-            "steps to converge",
-            "n/a (no partition)"
-            if not plan.partition
-            else (f"{to_converge} after the heal" if to_converge is not None else "never"),
-        ),
-        (
-            "messages",
-            f"{metrics['messages_sent']:,} sent, {metrics['messages_delivered']:,} delivered, "
-            f"{metrics['messages_dropped']:,} dropped, "
-            f"{metrics['messages_duplicated']:,} duplicated",
-        ),
-        ("acks / full states", f"{metrics['acks_sent']:,} / {metrics['full_states_sent']:,}"),
-        ("bytes on the wire", f"{metrics['bytes_sent']:,}"),
-        ("bytes per update", f"{metrics['bytes_per_update']:,.1f}"),
-        (
-            "max staleness",
-            f"{metrics['max_staleness_ms']:,} ms (mean per replica up to "
-            f"{max(metrics['staleness_mean_ms'].values(), default=0):,.1f} ms)",
-        ),
-        ("drift retries", f"{metrics['drift_retries']:,}"),
-        ("final value", result["value"]),
+        row("bytes on the wire", metric("bytes_sent")),
+        row("bytes per message", mean_bytes),
+        row("bytes per update", metric("bytes_per_update", ",.1f")),
+        row("max staleness", lambda run: f"{run['metrics']['max_staleness_ms']:,} ms"),
+        row("drift retries", metric("drift_retries")),
+        row("final value", lambda run: _cell(run["value"], 17)),
     ]
-    lines.append("")
-    lines += [f"  {name:<20} {text}" for name, text in rows]
+    comparison = result["comparison"]
+    if comparison is not None:
+        lines += ["", *wrap.wrap(comparison["reading"])]
+    if explain:
+        lines += ["", _legend()]
+    else:
+        lines += ["", "(--explain says what each row means; --json gives the full data)"]
     print("\n".join(lines), file=out)
 
 
-def _plot(result: dict[str, Any], path: str) -> None:
+def _plot(result: Mapping[str, Any], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    trace: _Trace = result["_trace"]
     plan: _Plan = result["_plan"]
-    config = result["config"]
+    config, runs = result["config"], result["runs"]
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5.5))
-    seconds = [ms / 1000 for ms in trace.time_ms]
-    for rid, lags in trace.lag_ms.items():
-        top.step(seconds, lags, where="post", linewidth=1, label=rid)
-    top.set_ylabel("staleness (ms):\noldest update not seen")
-    bottom.plot(seconds, [b / 1024 for b in trace.bytes_sent], color="tab:blue")
+    styles = {"delta": "-", "state": "--"}
+    for sync, run in runs.items():
+        trace: _Trace = run["_trace"]
+        seconds = [ms / 1000 for ms in trace.time_ms]
+        if len(runs) == 1:
+            for rid, lags in trace.lag_ms.items():
+                top.step(seconds, lags, where="post", linewidth=1, label=rid)
+        else:
+            worst = [max(lags) for lags in zip(*trace.lag_ms.values(), strict=True)]
+            top.step(seconds, worst, styles[sync], where="post", linewidth=1, label=sync)
+        bottom.plot(
+            seconds, [b / 1024 for b in trace.bytes_sent], styles[sync], label=f"{sync} sync"
+        )
+    top.set_ylabel(
+        "staleness (ms):\noldest update not seen"
+        if len(runs) == 1
+        else "worst staleness (ms):\noldest update not seen"
+    )
     bottom.set_ylabel("KiB on the wire (cumulative)")
     bottom.set_xlabel("simulated time (s)")
+    bottom.legend(loc="upper left", fontsize="small")
     for window, colour, label in (
         (plan.partition, "tab:orange", "partition"),
         (plan.crash, "tab:gray", f"{plan.crashed} crashed"),
@@ -432,8 +854,8 @@ def _plot(result: dict[str, Any], path: str) -> None:
                 )
     top.legend(loc="upper left", fontsize="small", ncol=2)
     top.set_title(
-        f"{config['type']}: {config['replicas']} replicas, {config['sync']} sync, "
-        f"drop {config['drop']:.0%}, seed {config['seed']}"
+        f"{config['type']}: {config['replicas']} replicas, "
+        f"{' vs '.join(runs)} sync, drop {config['drop']:.0%}, seed {config['seed']}"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -452,26 +874,51 @@ def _progress_bar(options: argparse.Namespace, total: int) -> Any:
     return tqdm(total=total, unit="step", file=sys.stderr, desc="updates", leave=False)
 
 
+def _public(result: Mapping[str, Any]) -> Any:
+    """``result`` without the keys starting with ``_`` (plot data), at every level."""
+    if isinstance(result, Mapping):
+        return {key: _public(item) for key, item in result.items() if not key.startswith("_")}
+    return result
+
+
 def _run_simulate(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # the argument's own mistake first: it is wrong whatever is installed
     if options.plot and not options.plot.lower().endswith(".png"):
         parser.error(f"--plot writes a PNG; name the file FILE.png, not {options.plot!r}")
     if options.plot and importlib.util.find_spec("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install 'crdtkit[plot]'")
+    if options.preload is None:
+        preload = _PRELOAD.get(options.type)
+        options.preload = preload.default if preload is not None else 0
+    elif options.preload and options.type not in _PRELOAD:
+        parser.error(
+            f"--preload needs a set or map type ({', '.join(_PRELOAD)}); "
+            f"{_type_label(options.type)}'s state does not grow with what it holds"
+        )
+    syncs = _syncs(options)
     plan = _plan(options, [f"r{index}" for index in range(options.replicas)])
-    bar = _progress_bar(options, plan.last_fault_step)
+    bar = _progress_bar(options, plan.last_fault_step * len(syncs))
+    current = [syncs[0]]
 
     def tick(phase: str) -> None:
         if phase == "settling":
             bar.total += 1
-        bar.set_description(phase, refresh=False)
+        bar.set_description(f"{current[0]}: {phase}", refresh=False)
         bar.update(1)
 
+    result: dict[str, Any] = {"version": _version(), "config": _config(options)}
+    runs: dict[str, Any] = {}
     try:
-        result = _simulate(options, on_step=tick if bar is not None else None)
+        for sync in syncs:
+            current[0] = sync
+            runs[sync] = _simulate(options, sync, on_step=tick if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
+    result.update(runs=runs, _plan=plan)
+    result["summary"] = _summary(result)
+    result["comparison"] = _comparison(runs, options)
+    result["ok"] = all(run["converged"] for run in runs.values())
     if options.plot:
         try:
             _plot(result, options.plot)
@@ -479,13 +926,12 @@ def _run_simulate(options: argparse.Namespace, parser: argparse.ArgumentParser) 
             print(f"crdtkit simulate: error: cannot write {options.plot}: {error}", file=sys.stderr)
             return 2
     if options.json:
-        public = {key: value for key, value in result.items() if not key.startswith("_")}
-        print(json.dumps(public, indent=2, sort_keys=True))
+        print(json.dumps(_public(result), indent=2, sort_keys=True, allow_nan=False))
     else:
-        _report(result, sys.stdout)
+        _report(result, sys.stdout, explain=options.explain)
         if options.plot:
             print(f"\n  plot written to {options.plot}")
-    return 0 if result["matches_reference"] else 1
+    return 0 if result["ok"] else 1
 
 
 # -- demo cart --------------------------------------------------------------------------------
@@ -541,67 +987,59 @@ def _demo_cart(out: TextIO) -> int:
         items: dict[str, int] = network.replica(name).state.items
         return items
 
-    rows: list[tuple[str, str, str]] = []
+    # a step's label on a line of its own, then (who, Dynamo's view, the Cart's view) lines
+    rows: list[tuple[str, ...]] = []
 
-    def both(label: str) -> None:
-        for index, name in enumerate(("phone", "laptop")):
-            node = phone if name == "phone" else laptop
-            rows.append(
-                (
-                    label if index == 0 else "",
-                    f"{name:<7}{_show(node.read()[0])}",
-                    f"{name:<7}{_show(cart_of(name))}",
-                )
-            )
+    def both() -> None:
+        for name, node in (("phone", phone), ("laptop", laptop)):
+            rows.append((f"   {name}", _show(node.read()[0]), _show(cart_of(name))))
 
     # 1. the phone adds a book; both replicas see it
     dynamo_edit(phone, lambda cart: cart.update(book=1))
     laptop.receive(phone)
     network.update("phone", lambda cart: cart.add("book"))
     network.settle()
-    both("1. phone adds a book; laptop syncs")
+    rows.append(("1. phone adds a book; laptop syncs",))
+    both()
     # 2. partition
     network.partition(["phone"], ["laptop"])
-    rows.append(("2. partition: phone | laptop", "", ""))
+    rows.append(("2. partition: phone | laptop",))
     # 3. the phone removes the book
     dynamo_edit(phone, lambda cart: cart.pop("book"))
     network.update("phone", lambda cart: cart.remove("book"))
-    rows.append(
-        (
-            "3. phone removes the book",
-            f"phone  {_show(phone.read()[0])}",
-            f"phone  {_show(cart_of('phone'))}",
-        )
-    )
+    rows.append(("3. phone removes the book",))
+    rows.append(("   phone", _show(phone.read()[0]), _show(cart_of("phone"))))
     # 4. the laptop, unaware, adds a pen
     dynamo_edit(laptop, lambda cart: cart.update(pen=1))
     network.update("laptop", lambda cart: cart.add("pen"))
-    rows.append(
-        (
-            "4. laptop adds a pen",
-            f"laptop {_show(laptop.read()[0])}",
-            f"laptop {_show(cart_of('laptop'))}",
-        )
-    )
+    rows.append(("4. laptop adds a pen",))
+    rows.append(("   laptop", _show(laptop.read()[0]), _show(cart_of("laptop"))))
     # 5. heal: anti-entropy both ways
     phone.receive(laptop)
     laptop.receive(phone)
     network.heal()
     network.settle()
     siblings = " | ".join(_show(cart) for cart, _ in phone.siblings)
-    rows.append(("5. heal; replicas exchange", f"siblings: {siblings}", "one state, no siblings"))
-    both("   the client reads")
+    rows.append(("5. heal; replicas exchange",))
+    rows.append(("", f"siblings: {siblings}", "one state, no siblings"))
+    rows.append(("   the client reads",))
+    both()
 
-    widths = [max(len(row[column]) for row in rows) for column in range(2)]
     header = ("step", "Dynamo: union of sibling carts", "crdts.Cart (observed-remove map)")
-    widths = [max(widths[0], len(header[0])), max(widths[1], len(header[1]))]
+    cells = [row for row in (header, *rows) if len(row) == 3]
+    widths = [max(len(row[column]) for row in cells) for column in range(2)]
     print(
-        "Dynamo's shopping-cart anomaly (DeCandia et al. 2007): one partitioned history, "
-        "two merges\n",
+        "Dynamo's shopping-cart anomaly (DeCandia et al. 2007):",
+        "one partitioned history, two merges",
+        "",
+        sep="\n",
         file=out,
     )
     for row in (header, *rows):
-        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip(), file=out)
+        if len(row) == 1:
+            print(row[0], file=out)
+        else:
+            print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip(), file=out)
     dynamo_final, cart_final = phone.read()[0], cart_of("phone")
     verdicts = [
         f"Dynamo: the deleted book is back ({_show(dynamo_final)}): the remove and the add "
@@ -611,7 +1049,7 @@ def _demo_cart(out: TextIO) -> int:
     ]
     print(
         "",
-        *(textwrap.fill(text, width=92, subsequent_indent="  ") for text in verdicts),
+        *(textwrap.fill(text, width=WIDTH - 2, subsequent_indent="  ") for text in verdicts),
         sep="\n",
         file=out,
     )
@@ -621,21 +1059,46 @@ def _demo_cart(out: TextIO) -> int:
 # -- entry point ------------------------------------------------------------------------------
 
 
+def _silence_stdout() -> None:
+    """Point standard output at devnull, so the interpreter's last flush cannot fail again.
+
+    The recipe of the Python docs' note on SIGPIPE: Python ignores the signal, so a write to
+    a pipe whose reader has gone raises BrokenPipeError, and the data still buffered would
+    raise it once more at exit.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # stdout is not a file (captured in-process): nothing will flush it to a pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``crdtkit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     Status 0: success; 1: a simulation did not converge to the join of all updates;
-    2: bad arguments (one line on stderr).
+    2: bad arguments (one line on stderr); 130: interrupted (Ctrl-C, no traceback);
+    141: standard output's reader went away (``crdtkit simulate --json | head -1``).
     """
     parser = build_parser()
     try:
-        options = parser.parse_args(argv)
-        if options.command == "simulate":
-            return _run_simulate(options, parser)
-    except SystemExit as exit_:
-        code = exit_.code
-        return code if isinstance(code, int) else (0 if code is None else 2)
-    return _demo_cart(sys.stdout)
+        try:
+            options = parser.parse_args(argv)
+            if options.command == "simulate":
+                status = _run_simulate(options, parser)
+            else:
+                status = _demo_cart(sys.stdout)
+        except SystemExit as exit_:
+            code = exit_.code
+            status = code if isinstance(code, int) else (0 if code is None else 2)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return status
 
 
 if __name__ == "__main__":
