@@ -32,11 +32,13 @@ class Target:
 
     def client(self) -> Any:
         import redis
+        from redis.backoff import NoBackoff
         from redis.cluster import RedisCluster
+        from redis.retry import Retry
 
         if self.kind == "cluster":
             return RedisCluster(host="127.0.0.1", port=self.port)
-        return redis.Redis(host="127.0.0.1", port=self.port)
+        return redis.Redis(host="127.0.0.1", port=self.port, retry=Retry(NoBackoff(), 0))
 
     def store(self, namespace: str, **options: Any) -> Any:
         from merge.redis import RedisStore
@@ -134,6 +136,15 @@ def write(
     store.close()
 
 
+def processes_context() -> Any:
+    """``forkserver``: a clean process like ``spawn`` (no threads or sockets of the test
+    process are inherited), but each writer is forked from a server that already imported
+    this module, so starting one costs milliseconds, not an interpreter start."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.redis.workers", "merge.redis"])
+    return context
+
+
 def run_writers(
     target: Target,
     namespace: str,
@@ -144,7 +155,7 @@ def run_writers(
     directory: Path,
 ) -> dict[str, CRDT]:
     """Start one process per replica, wait for all; return each writer's final state."""
-    context = multiprocessing.get_context("spawn")
+    context = processes_context()
     done = context.Barrier(len(replicas))
     states = context.Queue()
     processes = [
