@@ -59,3 +59,15 @@ def target(request: pytest.FixtureRequest) -> Target:
         return Target("single", server.port)
     cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
     return Target("cluster", cluster.nodes[0].port)
+
+
+@pytest.fixture
+def durable_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """Three masters with AOF and ``appendfsync always``, for the crash tests."""
+    _need_server()
+    cluster = RedisClusterServers(tmp_path / "cluster", appendonly=True)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crdts import GCounter, ORSet, PNCounter, RetiredWriterError, encode
-from tests.redis.servers import RedisServer
+from tests.redis.servers import RedisClusterServers, RedisServer
 from tests.redis.workers import (
     TYPES,
     Target,
@@ -106,21 +106,35 @@ def test_a_writer_killed_mid_run_restarts_and_continues(
     store.close()
 
 
-@pytest.mark.parametrize("type_name", ["PNCounter", "ORSet"])
+@pytest.mark.parametrize(
+    ("kind", "type_name"), [("single", "PNCounter"), ("single", "ORSet"), ("cluster", "ORSet")]
+)
 def test_redis_killed_mid_run_restarts_from_its_aof_with_nothing_acknowledged_lost(
-    redis_server: RedisServer, type_name: str, tmp_path: Path
+    request: pytest.FixtureRequest, kind: str, type_name: str, tmp_path: Path
 ) -> None:
-    """appendfsync always: every acknowledged update survives SIGKILL of the server."""
-    target, namespace = Target("single", redis_server.port), _namespace()
+    """appendfsync always: every acknowledged update survives SIGKILL of the server (in a
+    cluster: of the master that owns the object's slot)."""
+    namespace = _namespace()
+    server: RedisServer
+    if kind == "single":
+        server = request.getfixturevalue("redis_server")
+        target = Target("single", server.port)
+    else:
+        cluster: RedisClusterServers = request.getfixturevalue("durable_cluster")
+        target = Target("cluster", cluster.nodes[0].port)
+        client = target.client()
+        node = client.get_node_from_key(f"{{{namespace}:obj}}:log")
+        server = next(n for n in cluster.nodes if n.port == int(node.port))
+        client.close()
     writers = [
         _spawn_writer(target, namespace, type_name, r, ops=60, acks=tmp_path / r, pause=0.005)
         for r in ("a", "b")
     ]
     _wait_for_acks(tmp_path / "a", 10)
-    redis_server.kill()
+    server.kill()
     before = len(_acks(tmp_path / "a")) + len(_acks(tmp_path / "b"))
     time.sleep(0.3)  # writers retry with backoff meanwhile
-    redis_server.start()
+    server.start()
     for process in writers:
         process.join(timeout=60)
         assert process.exitcode == 0
