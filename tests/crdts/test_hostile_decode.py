@@ -378,6 +378,20 @@ def test_decode_memory_is_bounded_by_a_multiple_of_the_input(name: str) -> None:
         tracemalloc.stop()
     kind = "long" if "long" in name else "deep" if "deep" in name else "default"
     assert peak / len(data) <= MEMORY_BOUNDS[kind], f"{name}: {peak / len(data):.1f}x"
+    # per msgpack node, the bound the docs state: about 200 bytes a node, 6 a byte
+    nodes = _nodes(msgpack.unpackb(data, strict_map_key=False))
+    assert peak <= 256 * nodes + 6 * len(data), f"{name}: {peak / nodes:.0f} B per node"
+
+
+def _nodes(obj: Any) -> int:
+    """How many msgpack nodes ``obj`` (unpacked, ext payloads included) has."""
+    if isinstance(obj, msgpack.ExtType):  # before tuple: ExtType is a namedtuple
+        return 1 + _nodes(msgpack.unpackb(obj.data, strict_map_key=False))
+    if isinstance(obj, list | tuple):
+        return 1 + sum(map(_nodes, obj))
+    if isinstance(obj, dict):
+        return 1 + sum(_nodes(key) + _nodes(value) for key, value in obj.items())
+    return 1
 
 
 # -- python -O ------------------------------------------------------------------------------
