@@ -14,6 +14,7 @@ import crdts
 import merge
 import merge.lab
 import merge.laws
+import merge.redis
 from clocks import Timestamp
 
 #: one representative instance per public exception class
@@ -29,12 +30,15 @@ EXAMPLES: list[BaseException] = [
     merge.laws.LawViolation("commutativity", (1, 2), "a | b != b | a"),
     merge.lab.LabError("lab trouble"),
     merge.lab.LabConfigError("trials", 0, "must be >= 1"),
+    merge.redis.StoreError("store trouble"),
+    merge.redis.StoreUnavailableError("no answer within 5 s"),
+    merge.redis.CorruptEntryError("{carts:c1}:log", "1-0", "truncated payload"),
 ]
 
 
 def _public_exceptions() -> set[type[BaseException]]:
     found: set[type[BaseException]] = set()
-    for module in (clocks, crdts, merge, merge.lab, merge.laws):
+    for module in (clocks, crdts, merge, merge.lab, merge.laws, merge.redis):
         for name in module.__all__:
             value = getattr(module, name)
             if inspect.isclass(value) and issubclass(value, BaseException):
