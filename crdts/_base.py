@@ -306,6 +306,14 @@ class CRDT(ABC):
         result.merge(other)
         return result
 
+    def __ior__(self, other: Self) -> Self:
+        """``a |= b``: ``a.merge(b)``, in place: ``a`` stays the same object, bound to the
+        same writer (``a | b`` is the read-only join). Cost: that of ``merge``."""
+        if type(other) is not type(self):
+            return NotImplemented
+        self.merge(other)
+        return self
+
     def leq(self, other: Self) -> bool:
         """True if ``other`` already holds everything this state holds (``self ⊑ other``)."""
         if type(other) is not type(self):

@@ -245,6 +245,13 @@ class Siblings:
         result.merge(other)
         return result
 
+    def __ior__(self, other: Siblings) -> Siblings:
+        """``a |= b`` merges ``b`` into ``a`` in place, as ``a.merge(b)``."""
+        if type(other) is not type(self):
+            return NotImplemented
+        self.merge(other)
+        return self
+
     def leq(self, other: Siblings) -> bool:
         """True if ``other`` already holds everything this store holds."""
         return (other | self) == other
