@@ -149,6 +149,10 @@ class CRDT(Guarded, ABC):
 
     The replica id names the writer. It is not part of the state: ``==`` ignores it and the
     encoding omits it. An instance without one (a delta, a decoded message) is read-only.
+
+    Threads may share an instance: each public operation runs whole under the instance's
+    re-entrant lock (a sequence of operations is not atomic). Processes do not share one:
+    each holds its own replica, and they replicate with deltas.
     """
 
     __slots__ = ("__weakref__", "_lock", "_replica", "_retired")

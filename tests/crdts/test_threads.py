@@ -11,6 +11,8 @@ the state equals the join of every delta the writes returned, and it round-trips
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
 import threading
 from collections import Counter
@@ -22,6 +24,7 @@ import pytest
 
 import crdts
 from clocks import HLC, LamportClock
+from crdts._base import lock_of
 from merge import Siblings
 from tests.registry import TYPES, ManualTime, TypeSpec
 
@@ -294,3 +297,88 @@ def test_threads_putting_and_merging_siblings_keep_every_write() -> None:
     # blind puts supersede nothing: every write stays, as a sibling
     assert Counter(value[0] for value in store.values) == {"s1": 200, "s2": 200, "b": 200}
     assert dict(store.context) == {"s1": 200, "s2": 200, "sb": 200}
+
+
+# -- no deadlock, no stuck lock, snapshots ----------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", TYPES, ids=repr)
+def test_two_replicas_merging_each_other_in_two_threads_do_not_deadlock(spec: TypeSpec) -> None:
+    """``a.merge(b)`` takes both locks; taken in one global order, so ``b.merge(a)`` running
+    at the same time waits instead of deadlocking."""
+    workload = WORKLOADS[spec.name]
+    time = ManualTime()
+    a, b = spec.make("a", time), spec.make("b", time)
+
+    def write_and_merge(mine: Any, theirs: Any, t: int) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(100):
+                workload.write(mine, t, i)
+                mine.merge(theirs)
+                # == and leq also take both locks
+                _ = mine == theirs, theirs.leq(mine)
+
+        return run
+
+    assert not _run_threads(write_and_merge(a, b, 0), write_and_merge(b, a, 1))
+    a.merge(b)
+    b.merge(a)
+    assert a == b
+
+
+def test_a_failing_update_releases_the_lock() -> None:
+    """``fn`` runs under the map's lock; if it raises, the lock is released with the undo."""
+    cart = crdts.Cart(replica="a")
+
+    def fail(counter: Any) -> None:
+        counter.increment(2)
+        raise RuntimeError("the shop is closed")
+
+    with pytest.raises(RuntimeError):
+        cart.update("book", fail)
+    assert not _run_threads(lambda: cart.add("pen"))
+    assert cart.items == {"pen": 1}
+
+
+def test_iterating_a_replica_iterates_a_snapshot() -> None:
+    """An iterator taken before a write does not see it, and never raises
+    ``RuntimeError: dictionary changed size during iteration``."""
+    for spec in TYPES:
+        replica = spec.make("a", ManualTime())
+        if not hasattr(replica, "__iter__"):
+            continue
+        workload = WORKLOADS[spec.name]
+        workload.write(replica, 0, 0)
+        before = iter(replica)
+        for i in range(1, 50):
+            workload.write(replica, 0, i)
+        assert len(list(before)) == 1, spec
+
+
+# -- pickling: the lock is not state --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", TYPES, ids=repr)
+def test_pickled_and_deep_copied_replicas_get_their_own_lock(spec: TypeSpec) -> None:
+    workload = WORKLOADS[spec.name]
+    replica = spec.make("a", ManualTime())
+    for i in range(8):
+        workload.write(replica, 0, i)
+    lock_of(replica)  # made: it must not travel
+    for twin in (pickle.loads(pickle.dumps(replica)), copy.deepcopy(replica)):
+        twin._check()  # a map's nested values hold the twin's lock, not the original's
+        assert twin == replica and crdts.encode(twin) == crdts.encode(replica)
+        assert lock_of(twin) is not lock_of(replica)
+
+
+def test_pickled_clocks_and_siblings_get_their_own_lock() -> None:
+    clock = HLC("a", now=ManualTime())
+    clock.now()
+    lamport = LamportClock(3)
+    store = Siblings()
+    store.put("v", context=None, replica="s")
+    lock_of(store)
+    clock_twin, lamport_twin, store_twin = pickle.loads(pickle.dumps((clock, lamport, store)))
+    assert clock_twin.last == clock.last and clock_twin.now() > clock.last
+    assert lamport_twin.tick() == 4
+    assert store_twin == store and lock_of(store_twin) is not lock_of(store)
