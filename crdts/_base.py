@@ -5,7 +5,7 @@ is commutative, associative and idempotent, and mutators only ever move a state 
 concrete type supplies its state, its join and its value; this module supplies the rest
 (replica binding, ``|``, ``copy``, ``leq``, ``==``, ``repr``) once, and the per-object lock
 that makes each public operation atomic when threads share one object (:func:`locked`,
-:func:`holding`).
+:func:`locked_pair`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from threading import Lock, RLock
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast
 
 from crdts._identity import name_of, writer_id
 from crdts._values import check_replica
 from crdts.errors import RetiredWriterError, UnboundReplicaError
 
-__all__ = ["CRDT", "Guarded", "holding", "lock_of", "locked"]
+__all__ = ["CRDT", "Guarded", "lock_of", "locked", "locked_pair"]
 
 _KEEP: Any = object()
 _log = logging.getLogger("crdts")
@@ -81,10 +81,13 @@ def lock_of(obj: Guarded) -> Any:
     """The re-entrant lock of ``obj``, made on first use (the same one for every caller)."""
     lock = obj._lock
     if lock is None:
-        with _MAKING:
+        _MAKING.acquire()  # the lock's methods: cheaper than a with statement
+        try:
             lock = obj._lock
             if lock is None:
                 lock = obj._lock = RLock()
+        finally:
+            _MAKING.release()
     return lock
 
 
@@ -106,38 +109,37 @@ def locked(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P]
     return run
 
 
-class holding:
-    """Hold the locks of several objects at once, always taken in one global order (by the
-    lock's id), so that ``a.merge(b)`` and ``b.merge(a)`` in two threads cannot deadlock.
+def locked_pair(method: Callable[[S, S], R]) -> Callable[[S, S], R]:
+    """Run ``method(self, other)`` under the locks of both objects (``merge``, ``==``).
 
-    Objects that share a lock (a map and its nested values, or ``a.merge(a)``) take it once.
+    The two locks are always taken in one global order (by the lock's id), so that
+    ``a.merge(b)`` and ``b.merge(a)`` in two threads cannot deadlock; objects that share a
+    lock (``a.merge(a)``, a map and its nested value) take it once.
     """
 
-    __slots__ = ("_locks",)
-
-    def __init__(self, *objects: Guarded) -> None:
-        locks = {id(lock): lock for lock in map(lock_of, objects)}
-        self._locks = [locks[key] for key in sorted(locks)]
-
-    def __enter__(self) -> None:
-        taken: list[Any] = []
+    @wraps(method)
+    def run(self: S, other: S, /) -> R:
+        first = self._lock or lock_of(self)
+        second = other._lock or lock_of(other)
+        if second is first:
+            first.acquire()
+            try:
+                return method(self, other)
+            finally:
+                first.release()
+        if id(second) < id(first):
+            first, second = second, first
+        first.acquire()
         try:
-            for lock in self._locks:
-                lock.acquire()
-                taken.append(lock)
-        except BaseException:
-            for lock in reversed(taken):
-                lock.release()
-            raise
+            second.acquire()
+            try:
+                return method(self, other)
+            finally:
+                second.release()
+        finally:
+            first.release()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        for lock in reversed(self._locks):
-            lock.release()
+    return run
 
 
 class CRDT(Guarded, ABC):
@@ -277,12 +279,12 @@ class CRDT(Guarded, ABC):
         """
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        with holding(self, other):
-            self._check_compatible(other)
-            self._merge_locked(other)
+        self._merge_locked(other)
 
+    @locked_pair
     def _merge_locked(self, other: Self) -> None:
-        """``merge`` once both objects' locks are held."""
+        """``merge`` under both objects' locks."""
+        self._check_compatible(other)
         if self._retired is None and other._retired is None:
             mine = self._replica
             if mine is not None and other._exceeds(mine, self._high_water(mine)):
@@ -408,10 +410,13 @@ class CRDT(Guarded, ABC):
         """True if ``other`` already holds everything this state holds (``self ⊑ other``)."""
         if type(other) is not type(self):
             raise TypeError(f"cannot compare {type(self).__name__} with {type(other).__name__}")
-        with holding(self, other):
-            joined = other.copy(replica=None)
-            joined.merge(self)
-            return joined == other
+        return self._leq(other)
+
+    @locked_pair
+    def _leq(self, other: Self) -> bool:
+        joined = other.copy(replica=None)
+        joined.merge(self)
+        return joined == other
 
     @locked
     def copy(self, *, replica: str | None = _KEEP, incarnation: str | None = None) -> Self:
@@ -443,10 +448,13 @@ class CRDT(Guarded, ABC):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        with holding(self, other):
-            if (self._retired or None) != (other._retired or None):
-                return False
-            return bool(self._state() == other._state())
+        return self._equal(other)
+
+    @locked_pair
+    def _equal(self, other: Self) -> bool:
+        if (self._retired or None) != (other._retired or None):
+            return False
+        return bool(self._state() == other._state())
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 
 from clocks import VectorClock
 from crdts import codec
-from crdts._base import Guarded, holding, locked
+from crdts._base import Guarded, locked, locked_pair
 from crdts._values import check_replica, check_value
 from crdts._wire import value_from_wire, value_key, value_to_wire
 from crdts.errors import DotConflictError
@@ -225,9 +225,9 @@ class Siblings(Guarded):
         """
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        with holding(self, other):
-            self._merge(other)
+        self._merge(other)
 
+    @locked_pair
     def _merge(self, other: Siblings) -> None:
         mine, theirs = self._dots, other._dots
         my_context, their_context = self._context, other._context
@@ -256,8 +256,13 @@ class Siblings(Guarded):
 
     def leq(self, other: Siblings) -> bool:
         """True if ``other`` already holds everything this store holds."""
-        with holding(self, other):
-            return (other | self) == other
+        if type(other) is not type(self):
+            raise TypeError(f"cannot compare {type(self).__name__} with {type(other).__name__}")
+        return self._leq(other)
+
+    @locked_pair
+    def _leq(self, other: Siblings) -> bool:
+        return (other | self) == other
 
     # -- identity --------------------------------------------------------------------------
 
@@ -273,8 +278,11 @@ class Siblings(Guarded):
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Siblings)
-        with holding(self, other):
-            return self._context == other._context and self._dots == other._dots
+        return self._equal(other)
+
+    @locked_pair
+    def _equal(self, other: Siblings) -> bool:
+        return self._context == other._context and self._dots == other._dots
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
