@@ -101,7 +101,9 @@ WORKLOADS: dict[str, Workload] = {
         lambda s, t, i: s.add(f"{t}-{i}"),
         lambda value: value == {f"{t}-{i}" for t in THREADS for i in range(WRITES)},
     ),
-    "GCounter": Workload(lambda c, t, i: c.increment(), lambda value: value == WRITES * 5),
+    "GCounter": Workload(
+        lambda c, t, i: c.increment(), lambda value: value == WRITES * len(THREADS)
+    ),
     "PNCounter": Workload(_counted, lambda value: value == _NET),
     "CausalCounter": Workload(_counted, lambda value: value == _NET),
     "MVRegister": Workload(lambda r, t, i: r.assign((t, i)), _final_writes),
@@ -125,7 +127,7 @@ WORKLOADS: dict[str, Workload] = {
     ),
     "ORMap[CausalCounter]": Workload(
         lambda m, t, i: m.update(f"k{i % 3}", lambda c: c.increment()),
-        lambda value: value == {f"k{k}": len(THREADS) * WRITES // 3 for k in range(3)},
+        lambda value: value == {f"k{k}": len(THREADS) * len(range(k, WRITES, 3)) for k in range(3)},
     ),
     "ORMap[ORMap[MVRegister]]": Workload(
         lambda m, t, i: m.update(
@@ -244,14 +246,14 @@ def test_threads_sharing_an_hlc_never_get_the_same_stamp() -> None:
     stamps: list[Any] = []
 
     def stamp() -> None:
-        stamps.extend(clock.now() for _ in range(2_000))
+        stamps.extend(clock.now() for _ in range(5_000))
 
     def receive() -> None:
-        for n in range(500):
+        for n in range(1_000):
             stamps.append(clock.update(clock.last._replace(node="b", logical=n % 100)))
 
     assert not _run_threads(stamp, stamp, stamp, receive)
-    assert len(set(stamps)) == len(stamps) == 6_500
+    assert len(set(stamps)) == len(stamps) == 16_000
     assert clock.last == max(stamps)
 
 
@@ -260,14 +262,14 @@ def test_threads_sharing_a_lamport_clock_never_get_the_same_time() -> None:
     times: list[int] = []
 
     def tick() -> None:
-        times.extend(clock.tick() for _ in range(2_000))
+        times.extend(clock.tick() for _ in range(5_000))
 
     def observe() -> None:
-        times.extend(clock.observe(0) for _ in range(2_000))
+        times.extend(clock.observe(0) for _ in range(5_000))
 
     assert not _run_threads(tick, tick, observe)
-    assert sorted(times) == list(range(1, 6_001))
-    assert clock.time == 6_000
+    assert sorted(times) == list(range(1, 15_001))
+    assert clock.time == 15_000
 
 
 def test_threads_putting_and_merging_siblings_keep_every_write() -> None:
