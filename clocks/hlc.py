@@ -11,6 +11,7 @@ goes backwards, even when the physical clock does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from threading import Lock
 from time import time_ns
 from typing import NamedTuple
 
@@ -161,7 +162,7 @@ class HLC:
     Merge cost (``update``): O(1). State size: O(1).
     """
 
-    __slots__ = ("_clock", "_last", "_max_offset", "_node")
+    __slots__ = ("_clock", "_last", "_lock", "_max_offset", "_node")
 
     def __init__(
         self,
@@ -193,6 +194,22 @@ class HLC:
         self._clock = now
         self._max_offset = max_offset
         self._last = Timestamp(0, 0, node)
+        # threads sharing a clock take turns to issue stamps: no two get the same one
+        self._lock = Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "node": self._node,
+                "clock": self._clock,
+                "max_offset": self._max_offset,
+                "last": self._last,
+            }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._node, self._clock = state["node"], state["clock"]  # type: ignore[assignment]
+        self._max_offset, self._last = state["max_offset"], state["last"]  # type: ignore[assignment]
+        self._lock = Lock()
 
     @property
     def node(self) -> str:
@@ -252,9 +269,10 @@ class HLC:
         wall, logical = past.wall, past.logical
         if logical > _LOGICAL_MAX:
             wall, logical = wall + 1, 0
-        last = self._last
-        if (wall, logical) > (last.wall, last.logical):
-            self._last = _new_tuple(Timestamp, (wall, logical, self._node))
+        with self._lock:
+            last = self._last
+            if (wall, logical) > (last.wall, last.logical):
+                self._last = _new_tuple(Timestamp, (wall, logical, self._node))
 
     def check_drift(self, stamp: Timestamp) -> None:
         """Raise ``ClockDriftError`` if ``stamp`` is more than ``max_offset`` ahead of physical
@@ -311,14 +329,15 @@ class HLC:
         physical = self._clock()
         if type(physical) is not int:
             raise _not_int(physical)
-        wall, logical, node = self._last
-        if physical > wall:
-            stamp: Timestamp = _new_tuple(Timestamp, (physical, 0, node))
-        elif logical < _LOGICAL_MAX:
-            stamp = _new_tuple(Timestamp, (wall, logical + 1, node))
-        else:
-            stamp = _new_tuple(Timestamp, (wall + 1, 0, node))
-        self._last = stamp
+        with self._lock:
+            wall, logical, node = self._last
+            if physical > wall:
+                stamp: Timestamp = _new_tuple(Timestamp, (physical, 0, node))
+            elif logical < _LOGICAL_MAX:
+                stamp = _new_tuple(Timestamp, (wall, logical + 1, node))
+            else:
+                stamp = _new_tuple(Timestamp, (wall + 1, 0, node))
+            self._last = stamp
         return stamp
 
     def update(self, remote: Timestamp) -> Timestamp:
@@ -368,20 +387,21 @@ class HLC:
         max_offset = self._max_offset
         if max_offset is not None and remote_wall - physical > max_offset:
             raise ClockDriftError(remote, physical, max_offset)
-        old_wall, old_logical, node = self._last
-        wall = max(old_wall, remote_wall, physical)
-        if wall == old_wall and wall == remote_wall:
-            logical = max(old_logical, remote_logical) + 1
-        elif wall == old_wall:
-            logical = old_logical + 1
-        elif wall == remote_wall:
-            logical = remote_logical + 1
-        else:
-            logical = 0
-        if logical > _LOGICAL_MAX:
-            wall, logical = wall + 1, 0
-        stamp: Timestamp = _new_tuple(Timestamp, (wall, logical, node))
-        self._last = stamp
+        with self._lock:
+            old_wall, old_logical, node = self._last
+            wall = max(old_wall, remote_wall, physical)
+            if wall == old_wall and wall == remote_wall:
+                logical = max(old_logical, remote_logical) + 1
+            elif wall == old_wall:
+                logical = old_logical + 1
+            elif wall == remote_wall:
+                logical = remote_logical + 1
+            else:
+                logical = 0
+            if logical > _LOGICAL_MAX:
+                wall, logical = wall + 1, 0
+            stamp: Timestamp = _new_tuple(Timestamp, (wall, logical, node))
+            self._last = stamp
         return stamp
 
     def __repr__(self) -> str:

@@ -6,6 +6,8 @@ a total order consistent with happened-before, though equal or ordered times do 
 causality (use ``VectorClock`` for that).
 """
 
+from threading import Lock
+
 __all__ = ["LamportClock"]
 
 
@@ -42,10 +44,19 @@ class LamportClock:
     Merge cost: O(1). State size: O(1).
     """
 
-    __slots__ = ("_time",)
+    __slots__ = ("_lock", "_time")
 
     def __init__(self, time: int = 0) -> None:
         self._time = _check_time(time, "time")
+        # threads sharing a clock take turns: no two get the same time
+        self._lock = Lock()
+
+    def __getstate__(self) -> int:
+        return self._time
+
+    def __setstate__(self, state: int) -> None:
+        self._time = state
+        self._lock = Lock()
 
     @property
     def time(self) -> int:
@@ -62,8 +73,9 @@ class LamportClock:
 
         Cost: O(1).
         """
-        self._time += 1
-        return self._time
+        with self._lock:
+            self._time += 1
+            return self._time
 
     def observe(self, remote: int) -> int:
         """Account for receiving a message stamped ``remote``; return the new time.
@@ -85,8 +97,9 @@ class LamportClock:
         Cost: O(1).
         """
         remote = _check_time(remote, "remote")
-        self._time = max(self._time, remote) + 1
-        return self._time
+        with self._lock:
+            self._time = max(self._time, remote) + 1
+            return self._time
 
     def __repr__(self) -> str:
         return f"LamportClock(time={self._time})"

@@ -3,29 +3,147 @@
 A CRDT is a join-semilattice: ``merge`` computes the least upper bound of two states, so it
 is commutative, associative and idempotent, and mutators only ever move a state up. Each
 concrete type supplies its state, its join and its value; this module supplies the rest
-(replica binding, ``|``, ``copy``, ``leq``, ``==``, ``repr``) once.
+(replica binding, ``|``, ``copy``, ``leq``, ``==``, ``repr``) once, and the per-object lock
+that makes each public operation atomic when threads share one object (:func:`locked`,
+:func:`locked_pair`).
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import wraps
+from threading import Lock, RLock
 from types import MappingProxyType
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast
 
 from crdts import _registry
 from crdts._identity import name_of, writer_id
 from crdts._values import check_replica
 from crdts.errors import RetiredWriterError, UnboundReplicaError
 
-__all__ = ["CRDT"]
+__all__ = ["CRDT", "Guarded", "lock_of", "locked", "locked_pair"]
 
 _KEEP: Any = object()
 _log = logging.getLogger("crdts")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="Guarded")
 
-class CRDT(ABC):
+
+# -- the per-object lock -------------------------------------------------------------------------
+#
+# Every CRDT (and merge.Siblings) has a ``_lock`` slot holding a re-entrant lock, made on
+# first use: most objects are deltas that are built, shipped and dropped without ever being
+# locked. Every public operation that reads or writes the state runs under it, so threads
+# sharing one replica see each operation whole. Re-entrant, because operations call each
+# other (Cart.add calls update, merge calls hooks, update calls fn, which calls the nested
+# value's mutators). A nested value of an ORMap holds its map's lock: one state, one lock.
+
+
+class Guarded:
+    """A state guarded by a per-object lock: the ``_lock`` slot (None until first use) and
+    pickling that leaves the lock out (an unpickled object gets its own).
+
+    Subclasses set ``self._lock = None`` when they build an instance (``__init__``, or
+    wherever they fill one made with ``__new__``).
+    """
+
+    __slots__ = ("_lock",)
+
+    _lock: Any
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        with self._lock or lock_of(self):
+            state = {
+                name: getattr(self, name)
+                for cls in type(self).__mro__
+                for name in cls.__dict__.get("__slots__", ())
+                if name not in ("__weakref__", "_lock") and hasattr(self, name)
+            }
+        return None, state
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+        self._lock = None
+        self._unpickled()
+
+    def _unpickled(self) -> None:
+        """Called after unpickling: re-create what the state shares (a map's lock)."""
+
+
+_MAKING = Lock()  # guards the first use of an object's lock
+
+
+def lock_of(obj: Guarded) -> Any:
+    """The re-entrant lock of ``obj``, made on first use (the same one for every caller)."""
+    lock = obj._lock
+    if lock is None:
+        _MAKING.acquire()  # the lock's methods: cheaper than a with statement
+        try:
+            lock = obj._lock
+            if lock is None:
+                lock = obj._lock = RLock()
+        finally:
+            _MAKING.release()
+    return lock
+
+
+def locked(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run ``method`` under its object's lock: the operation is atomic for other threads.
+
+    The unlocked method stays reachable as ``__wrapped__`` (the benchmark times both).
+    """
+
+    @wraps(method)
+    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        lock = self._lock or lock_of(self)
+        lock.acquire()  # cheaper than ``with lock:`` (see bench/threads.py)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            lock.release()
+
+    return run
+
+
+def locked_pair(method: Callable[[S, S], R]) -> Callable[[S, S], R]:
+    """Run ``method(self, other)`` under the locks of both objects (``merge``, ``==``).
+
+    The two locks are always taken in one global order (by the lock's id), so that
+    ``a.merge(b)`` and ``b.merge(a)`` in two threads cannot deadlock; objects that share a
+    lock (``a.merge(a)``, a map and its nested value) take it once.
+    """
+
+    @wraps(method)
+    def run(self: S, other: S, /) -> R:
+        first = self._lock or lock_of(self)
+        second = other._lock or lock_of(other)
+        if second is first:
+            first.acquire()
+            try:
+                return method(self, other)
+            finally:
+                first.release()
+        if id(second) < id(first):
+            first, second = second, first
+        first.acquire()
+        try:
+            second.acquire()
+            try:
+                return method(self, other)
+            finally:
+                second.release()
+        finally:
+            first.release()
+
+    return run
+
+
+class CRDT(Guarded, ABC):
     """Base class of every crdtkit merge type.
 
     Subclasses declare their wire identity in the class statement,
@@ -46,9 +164,13 @@ class CRDT(ABC):
 
     The replica id names the writer. It is not part of the state: ``==`` ignores it and the
     encoding omits it. An instance without one (a delta, a decoded message) is read-only.
+
+    Threads may share an instance: each public operation runs whole under the instance's
+    re-entrant lock (a sequence of operations is not atomic). Processes do not share one:
+    each holds its own replica, and they replicate with deltas.
     """
 
-    __slots__ = ("__weakref__", "_replica", "_retired")
+    __slots__ = ("__weakref__", "_lock", "_replica", "_retired")
 
     #: Wire identity: every concrete type registers a distinct msgpack ext code.
     type_code: ClassVar[int]
@@ -93,6 +215,7 @@ class CRDT(ABC):
         self._replica = None if replica is None else writer_id(_checked_name(replica))
         # retired writers -> high-water mark (None while there are none: the common case)
         self._retired: dict[str, int] | None = None
+        self._lock = None
 
     # -- replica binding -------------------------------------------------------------------
 
@@ -189,6 +312,11 @@ class CRDT(ABC):
         """
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
+        self._merge_locked(other)
+
+    @locked_pair
+    def _merge_locked(self, other: Self) -> None:
+        """``merge`` under both objects' locks."""
         self._check_compatible(other)
         if self._retired is None and other._retired is None:
             mine = self._replica
@@ -226,6 +354,7 @@ class CRDT(ABC):
 
     # -- writer lifecycle ------------------------------------------------------------------
 
+    @locked
     def writers(self) -> frozenset[str]:
         """The writer ids this state holds metadata for (counter entries, dots, context).
 
@@ -234,10 +363,13 @@ class CRDT(ABC):
         return frozenset(self._writers())
 
     @property
+    @locked
     def retired(self) -> Mapping[str, int]:
-        """Retired writer ids and the high-water mark each was retired at (read-only)."""
-        return MappingProxyType(self._retired or {})
+        """Retired writer ids and the high-water mark each was retired at (a read-only
+        snapshot)."""
+        return MappingProxyType(dict(self._retired or {}))
 
+    @locked
     def retire(self, *writers: str) -> Self:
         """Fold departed ``writers`` into this replica's writer and drop their ids.
 
@@ -278,6 +410,7 @@ class CRDT(ABC):
         delta._retired = dict(marks) or None
         return delta
 
+    @locked
     def forget_retired(self, *writers: str) -> None:
         """Drop the retirement records of ``writers`` (local; not replicated).
 
@@ -318,10 +451,15 @@ class CRDT(ABC):
         """True if ``other`` already holds everything this state holds (``self ⊑ other``)."""
         if type(other) is not type(self):
             raise TypeError(f"cannot compare {type(self).__name__} with {type(other).__name__}")
+        return self._leq(other)
+
+    @locked_pair
+    def _leq(self, other: Self) -> bool:
         joined = other.copy(replica=None)
         joined.merge(self)
         return joined == other
 
+    @locked
     def copy(self, *, replica: str | None = _KEEP, incarnation: str | None = None) -> Self:
         """Return an independent copy; ``replica=`` rebinds it (``None`` makes it read-only).
 
@@ -337,6 +475,7 @@ class CRDT(ABC):
         result._rebind(self)
         return result
 
+    @locked
     def _clone(self) -> Self:
         """A copy that keeps this instance's writer id: only for putting back a state that
         replaces this one (an undo), never for a second live writer."""
@@ -350,6 +489,10 @@ class CRDT(ABC):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
+        return self._equal(other)
+
+    @locked_pair
+    def _equal(self, other: Self) -> bool:
         if (self._retired or None) != (other._retired or None):
             return False
         return bool(self._state() == other._state())
@@ -391,10 +534,10 @@ class CRDT(ABC):
     def _from_wire(cls, data: Any) -> Self:
         """The state ``_to_wire`` wrote, as an unbound instance; ValueError if malformed."""
 
-    def _check_compatible(self, other: Self) -> None:  # noqa: B027 (optional hook)
+    def _check_compatible(self, other: Self) -> None:
         """Raise TypeError if ``other`` has another configuration (e.g. a value type)."""
 
-    def _rebind(self, source: Self) -> None:  # noqa: B027 (optional hook)
+    def _rebind(self, source: Self) -> None:
         """Called by ``copy`` after the replica is set: re-create replica-bound helpers."""
 
     def _empty(self) -> Self:
@@ -423,7 +566,7 @@ class CRDT(ABC):
         """Re-issue ``writers``' contributions as this writer's; return the delta."""
         return self._empty()
 
-    def _drop(self, writer: str) -> None:  # noqa: B027 (optional hook)
+    def _drop(self, writer: str) -> None:
         """Remove every trace of ``writer`` (its contribution is folded elsewhere)."""
 
 

@@ -670,10 +670,12 @@ class CausalCRDT(CRDT):
     def _copy(self) -> Self:
         return self._copy_with(self._ctx.copy())
 
-    def _share(self, context: CausalContext, replica: str | None) -> None:
-        """Draw dots from, and be judged against, an enclosing map's ``context``."""
+    def _share(self, context: CausalContext, replica: str | None, lock: Any) -> None:
+        """Draw dots from, and be judged against, an enclosing map's ``context``; hold the
+        map's ``lock`` (one state, one lock)."""
         self._ctx = context
         self._replica = replica
+        self._lock = lock
 
     def _copy_with(self, context: CausalContext) -> Self:
         """A copy of the store that uses ``context`` (shared by nested map values)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import Any, Self
 
+from crdts._base import locked
 from crdts.causal_counter import CausalCounter
 from crdts.ormap import ORMap
 
@@ -59,6 +60,7 @@ class Cart(ORMap, type_code=15):
     def _empty(self) -> Self:
         return type(self)()
 
+    @locked
     def add(self, item: Hashable, quantity: int = 1) -> Self:
         """Add ``quantity`` (> 0) of ``item``; return the delta.
 
@@ -73,6 +75,7 @@ class Cart(ORMap, type_code=15):
             return delta
         return self.update(item, lambda counter: counter.increment(amount))
 
+    @locked
     def remove(self, item: Hashable, quantity: int | None = None) -> Self:
         """Remove ``quantity`` of ``item``, or (``None``) all of it observed here.
 
@@ -96,6 +99,7 @@ class Cart(ORMap, type_code=15):
         return self.update(item, lambda counter: counter._reset_to(current - amount))
 
     @property
+    @locked
     def items(self) -> dict[Any, int]:
         """``{item: quantity}`` for every item with a quantity above zero."""
         result = {}

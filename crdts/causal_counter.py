@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
 
 __all__ = ["CausalCounter"]
@@ -61,11 +62,13 @@ class CausalCounter(CausalCRDT, type_code=12):
         super().__init__(replica=replica)
         self._store: DotFun[int] = DotFun()
 
+    @locked
     def increment(self, by: int = 1) -> CausalCounter:
         """Add ``by`` (>= 0); return the delta."""
         amount = _amount(by)
         return self._mutate(add=(amount,) if amount else ())
 
+    @locked
     def decrement(self, by: int = 1) -> CausalCounter:
         """Subtract ``by`` (>= 0); return the delta."""
         amount = _amount(by)
@@ -77,6 +80,7 @@ class CausalCounter(CausalCRDT, type_code=12):
             # every live dot carries a non-zero int amount
             assert type(amount) is int and amount != 0, (dot, amount)
 
+    @locked
     def _reset_to(self, amount: int) -> CausalCounter:
         """Retire every update observed here and record ``amount`` as one fresh update.
 
@@ -85,6 +89,7 @@ class CausalCounter(CausalCRDT, type_code=12):
         return self._mutate(list(self._store.dots()), (_amount(amount),) if amount else ())
 
     @property
+    @locked
     def value(self) -> int:
         """The sum of the live increments and decrements."""
         return sum(amount for _, amount in self._store.items())

@@ -24,7 +24,7 @@ import msgpack
 
 from clocks import Timestamp, VectorClock
 from crdts import _registry, _wire
-from crdts._base import CRDT
+from crdts._base import CRDT, Guarded, lock_of
 from crdts.errors import DecodeError
 
 __all__ = [
@@ -80,6 +80,14 @@ def encode(obj: Any) -> bytes:
         TypeError: ``obj`` is not of a registered type.
     """
     entry = _wire_type(type(obj))
+    if isinstance(obj, Guarded):
+        # one consistent state, even while other threads write to obj
+        with obj._lock or lock_of(obj):
+            return _encode(entry, obj)
+    return _encode(entry, obj)
+
+
+def _encode(entry: _registry.WireType, obj: Any) -> bytes:
     fields = [entry.version, entry.to_wire(obj)]
     retired = obj._retired if isinstance(obj, CRDT) else None
     if retired:

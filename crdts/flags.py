@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
 
 __all__ = ["DWFlag", "EWFlag"]
@@ -48,15 +49,18 @@ class EWFlag(CausalCRDT, type_code=10):
         super().__init__(replica=replica)
         self._store: DotFun[bool] = DotFun()
 
+    @locked
     def enable(self) -> EWFlag:
         """Turn the flag on; return the delta."""
         return self._mutate(list(self._store.dots()), (True,))
 
+    @locked
     def disable(self) -> EWFlag:
         """Turn the flag off, as far as observed; return the delta."""
         return self._mutate(list(self._store.dots()))
 
     @property
+    @locked
     def value(self) -> bool:
         """True while any enable token lives."""
         return bool(self._store)
@@ -94,15 +98,18 @@ class DWFlag(CausalCRDT, type_code=11):
         super().__init__(replica=replica)
         self._store: DotFun[bool] = DotFun()
 
+    @locked
     def enable(self) -> DWFlag:
         """Turn the flag on; return the delta."""
         return self._mutate(list(self._store.dots()), (True,))
 
+    @locked
     def disable(self) -> DWFlag:
         """Turn the flag off; return the delta."""
         return self._mutate(list(self._store.dots()), (False,))
 
     @property
+    @locked
     def value(self) -> bool:
         """True when there are live tokens and all are enables."""
         tokens = [enabled for _, enabled in self._store.items()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Self
 
-from crdts._base import CRDT
+from crdts._base import CRDT, lock_of, locked
 
 __all__ = ["GCounter"]
 
@@ -125,6 +125,7 @@ class GCounter(CRDT, type_code=1):
         self._totals: dict[str, int] = {}
 
     @property
+    @locked
     def value(self) -> int:
         """The sum of every replica's total (O(r))."""
         return sum(self._totals.values())
@@ -137,6 +138,16 @@ class GCounter(CRDT, type_code=1):
             TypeError: ``by`` is not an int (bools are refused too).
             ValueError: ``by`` is negative, or the total would not fit the wire format.
         """
+        # a hot path: it takes the lock itself, by its methods (see ORSet.add)
+        lock = self._lock or lock_of(self)
+        lock.acquire()
+        try:
+            return self._increment(by)
+        finally:
+            lock.release()
+
+    def _increment(self, by: int) -> Self:
+        """``increment``, with the lock held."""
         replica = self._writer()
         by = _check_amount(by, "increment", "a GCounter only grows; use a PNCounter to count down")
         total = _raise_total(self._totals, replica, by)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Self
 
-from crdts._base import CRDT
+from crdts._base import CRDT, locked
 from crdts._values import check_element
 from crdts._wire import elements_from_wire, elements_to_wire
 
@@ -47,6 +47,7 @@ class GSet(CRDT, type_code=5):
         self._elements: set[Any] = set()
 
     @property
+    @locked
     def value(self) -> frozenset[Any]:
         """The elements, as a frozenset (O(n) copy)."""
         return frozenset(self._elements)
@@ -58,8 +59,9 @@ class GSet(CRDT, type_code=5):
         return len(self._elements)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._elements)
+        return iter(self.value)
 
+    @locked
     def add(self, element: Any) -> Self:
         """Add ``element``; return the delta (a GSet holding just ``element``).
 

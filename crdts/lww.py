@@ -16,7 +16,7 @@ from copy import deepcopy
 from typing import Any, Literal, Self
 
 from clocks import HLC, Timestamp
-from crdts._base import _KEEP, CRDT
+from crdts._base import _KEEP, CRDT, locked
 from crdts._identity import name_of
 from crdts._values import check_element, check_value
 from crdts._wire import (
@@ -74,6 +74,7 @@ class _Stamped(CRDT):
         self._clock: HLC | None = clock
 
     @property
+    @locked
     def clock(self) -> HLC | None:
         """The hybrid logical clock that stamps this replica's writes (None if unbound)."""
         return self._bound_clock() if self._replica is not None else self._clock
@@ -112,6 +113,7 @@ class _Stamped(CRDT):
         if latest is not None:
             clock.update(latest)
 
+    @locked
     def copy(
         self,
         *,
@@ -216,15 +218,18 @@ class LWWRegister(_Stamped, type_code=3):
         self._value: Any = None
 
     @property
+    @locked
     def value(self) -> Any:
         """The winning value, or None before any write."""
         return self._value
 
     @property
+    @locked
     def timestamp(self) -> Timestamp | None:
         """The winning write's timestamp, or None before any write."""
         return self._timestamp
 
+    @locked
     def assign(self, value: Any, *, timestamp: Timestamp | None = None) -> Self:
         """Write ``value``, stamped now (or with ``timestamp``); return the delta.
 
@@ -365,6 +370,7 @@ class LWWElementSet(_Stamped, type_code=7):
         return self._bias
 
     @property
+    @locked
     def value(self) -> frozenset[Any]:
         """The present elements, as a frozenset (O(n) copy)."""
         return frozenset(self._live)
@@ -376,8 +382,10 @@ class LWWElementSet(_Stamped, type_code=7):
         return len(self._live)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._live)
+        """Iterate over a snapshot of the elements (taken under the lock)."""
+        return iter(self.value)
 
+    @locked
     def add(self, element: Any, *, timestamp: Timestamp | None = None) -> Self:
         """Record an add of ``element``, stamped now (or with ``timestamp``); return the delta.
 
@@ -388,6 +396,7 @@ class LWWElementSet(_Stamped, type_code=7):
         """
         return self._record(element, timestamp, removal=False)
 
+    @locked
     def remove(self, element: Any, *, timestamp: Timestamp | None = None) -> Self:
         """Record a removal of ``element``, stamped now (or with ``timestamp``); never raises
         for an absent element. Return the delta.
@@ -572,6 +581,7 @@ class LWWMap(_Stamped, type_code=14):
         self._live = 0
 
     @property
+    @locked
     def value(self) -> dict[Any, Any]:
         """A new dict of every key whose latest write is a value (O(n))."""
         return {key: value for key, (_, value) in self._entries.items() if value is not _REMOVED}
@@ -583,11 +593,13 @@ class LWWMap(_Stamped, type_code=14):
     def __len__(self) -> int:
         return self._live
 
+    @locked
     def get(self, key: Any, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` if it has none (never set, or removed)."""
         entry = self._entries.get(key)
         return default if entry is None or entry[1] is _REMOVED else entry[1]
 
+    @locked
     def set(self, key: Any, value: Any, *, timestamp: Timestamp | None = None) -> Self:
         """Write ``value`` under ``key``, stamped now (or with ``timestamp``); return the delta.
 
@@ -600,6 +612,7 @@ class LWWMap(_Stamped, type_code=14):
         check_element(key, "key")
         return self._write(key, _own(check_value(value)), timestamp)
 
+    @locked
     def remove(self, key: Any, *, timestamp: Timestamp | None = None) -> Self:
         """Record a removal of ``key``, stamped now (or with ``timestamp``); never raises for
         an absent key. Return the delta.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crdts import _wire
+from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
 from crdts._values import check_value
 
@@ -56,11 +57,13 @@ class MVRegister(CausalCRDT, type_code=4):
         super().__init__(replica=replica)
         self._store: DotFun[Any] = DotFun()
 
+    @locked
     def assign(self, value: Any) -> MVRegister:
         """Replace every value observed here with ``value``; return the delta."""
         check_value(value)
         return self._mutate(list(self._store.dots()), (value,))
 
+    @locked
     def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> MVRegister:
         """Assign ``fn(values)``: collapse the siblings into one value; return the delta.
 
@@ -72,6 +75,7 @@ class MVRegister(CausalCRDT, type_code=4):
         return self.assign(fn(self.values))
 
     @property
+    @locked
     def values(self) -> tuple[Any, ...]:
         """The concurrent values, ordered by the dots that wrote them."""
         return tuple(value for _, value in self._store.sorted_items())

@@ -8,11 +8,13 @@ contexts; a key whose nested state becomes empty disappears. Value: ``{key: nest
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
+from threading import RLock
 from typing import Any, Self
 
 import msgpack
 
 from crdts import _registry, _wire
+from crdts._base import lock_of, locked
 from crdts._causal import CausalContext, CausalCRDT, Dot
 from crdts._values import check_element
 from crdts.errors import DotConflictError
@@ -69,6 +71,8 @@ class ORMap(CausalCRDT, type_code=13):
         super().__init__(replica=replica)
         self._prototype = _prototype_of(value_type)
         self._entries: dict[Any, CausalCRDT] = {}
+        # made now, not on first use: every nested value holds it from the start
+        self._lock = RLock()
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -85,25 +89,32 @@ class ORMap(CausalCRDT, type_code=13):
 
     def _new_value(self) -> CausalCRDT:
         value = self._prototype._empty()
-        value._share(self._ctx, self._replica)
+        value._share(self._ctx, self._replica, self._lock)
         return value
 
-    def _share(self, context: CausalContext, replica: str | None) -> None:
+    def _share(self, context: CausalContext, replica: str | None, lock: Any) -> None:
         self._ctx = context
         self._replica = replica
+        self._lock = lock
         for value in self._entries.values():
-            value._share(context, replica)
+            value._share(context, replica, lock)
 
     def _rebind(self, source: Self) -> None:
-        self._share(self._ctx, self._replica)
+        self._share(self._ctx, self._replica, self._lock)
+
+    def _unpickled(self) -> None:
+        self._share(self._ctx, self._replica, lock_of(self))
 
     # -- mutators --------------------------------------------------------------------------
 
+    @locked
     def update(self, key: Hashable, fn: Callable[[Any], Any]) -> Self:
         """Apply ``fn`` to the nested CRDT under ``key``; return the map delta.
 
         ``fn`` receives the nested CRDT bound to this replica (empty if the key is absent)
-        and calls its mutators. Everything it changes is in the returned delta.
+        and calls its mutators. Everything it changes is in the returned delta. ``fn`` runs
+        under this map's lock (see "Threads" in the docs): other threads wait for it, so it
+        should not block or wait on other threads.
         """
         check_element(key, "key")
         replica = self._writer()
@@ -131,6 +142,7 @@ class ORMap(CausalCRDT, type_code=13):
         delta._ctx = recorder._ctx
         if not recorder._is_empty():
             delta._entries[key] = recorder
+            recorder._share(delta._ctx, None, delta._lock)
         return self._emit(delta)
 
     def _restore(
@@ -140,7 +152,7 @@ class ORMap(CausalCRDT, type_code=13):
         if saved is None:
             self._entries.pop(key, None)
         else:
-            saved._share(self._ctx, self._replica)
+            saved._share(self._ctx, self._replica, self._lock)
             self._entries[key] = saved
         if top:
             self._ctx.vv[replica] = top
@@ -151,6 +163,7 @@ class ORMap(CausalCRDT, type_code=13):
         else:
             self._ctx.cloud.pop(replica, None)
 
+    @locked
     def remove(self, key: Hashable) -> Self:
         """Remove ``key``, resetting the nested state observed here; return the delta.
 
@@ -162,6 +175,7 @@ class ORMap(CausalCRDT, type_code=13):
             raise KeyError(key)
         return self.discard(key)
 
+    @locked
     def discard(self, key: Hashable) -> Self:
         """Remove ``key`` if present; return the (possibly empty) delta."""
         self._writer()
@@ -190,15 +204,18 @@ class ORMap(CausalCRDT, type_code=13):
     # -- reading ---------------------------------------------------------------------------
 
     @property
+    @locked
     def value(self) -> dict[Any, Any]:
         """``{key: nested value}`` for every live key."""
         return {key: nested.value for key, nested in self._entries.items()}
 
+    @locked
     def get(self, key: Hashable, default: Any = None) -> Any:
         """The nested value under ``key``, or ``default``."""
         nested = self._entries.get(key, _MISSING)
         return default if nested is _MISSING else nested.value
 
+    @locked
     def __getitem__(self, key: Hashable) -> Any:
         return self._entries[key].value
 
@@ -212,7 +229,12 @@ class ORMap(CausalCRDT, type_code=13):
         return len(self._entries)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._entries)
+        """Iterate over a snapshot of the keys (taken under the lock)."""
+        return iter(self._keys())
+
+    @locked
+    def _keys(self) -> tuple[Any, ...]:
+        return tuple(self._entries)
 
     # -- the kernel hooks ------------------------------------------------------------------
 
@@ -269,20 +291,21 @@ class ORMap(CausalCRDT, type_code=13):
 
     def _copy_with(self, context: CausalContext) -> Self:
         result = self._empty()
-        result._ctx = context
         result._entries = {key: value._copy_with(context) for key, value in self._entries.items()}
+        result._share(context, result._replica, result._lock)
         return result
 
     def _check(self) -> None:
         self._ctx._check()
-        self._check_nested(self._ctx, self._replica)
+        self._check_nested(self._ctx, self._replica, self._lock)
 
-    def _check_nested(self, context: CausalContext, replica: str | None) -> None:
+    def _check_nested(self, context: CausalContext, replica: str | None, lock: Any) -> None:
         seen: set[Dot] = set()
         for key, value in self._entries.items():
-            # nested values share this map's context and replica binding
+            # nested values share this map's context, replica binding and lock
             assert value._ctx is context, key
             assert value._replica == replica, (key, value._replica, replica)
+            assert value._lock is lock, key
             # a key whose nested state became empty is gone
             assert not value._is_empty(), key
             # no dot is live under two keys
@@ -290,7 +313,7 @@ class ORMap(CausalCRDT, type_code=13):
             assert not dots & seen, (key, dots & seen)
             seen |= dots
             if isinstance(value, ORMap):
-                value._check_nested(context, replica)
+                value._check_nested(context, replica, lock)
             else:
                 value._store._check(context)
 

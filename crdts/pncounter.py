@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Self
 
-from crdts._base import CRDT
+from crdts._base import CRDT, locked
 from crdts.gcounter import (
     _check_amount,
     _check_totals,
@@ -63,10 +63,12 @@ class PNCounter(CRDT, type_code=2):
         self._decrements: dict[str, int] = {}
 
     @property
+    @locked
     def value(self) -> int:
         """Sum of increments minus sum of decrements (O(r))."""
         return sum(self._increments.values()) - sum(self._decrements.values())
 
+    @locked
     def increment(self, by: int = 1) -> Self:
         """Add ``by`` (an int >= 0); return the delta.
 
@@ -78,6 +80,7 @@ class PNCounter(CRDT, type_code=2):
         """
         return self._count(by, down=False)
 
+    @locked
     def decrement(self, by: int = 1) -> Self:
         """Subtract ``by`` (an int >= 0); return the delta.
 

@@ -12,6 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 from crdts import _wire
+from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
 from crdts._values import check_element
 
@@ -70,11 +71,13 @@ class RWORSet(CausalCRDT, type_code=9):
 
     # -- mutators --------------------------------------------------------------------------
 
+    @locked
     def add(self, element: Hashable) -> RWORSet:
         """Add ``element``; return the delta."""
         check_element(element)
         return self._mutate(self._store.dots_of(element), ((element, True),))
 
+    @locked
     def remove(self, element: Hashable) -> RWORSet:
         """Remove ``element``; return the delta.
 
@@ -86,12 +89,14 @@ class RWORSet(CausalCRDT, type_code=9):
             raise KeyError(element)
         return self._mutate(self._store.dots_of(element), ((element, False),))
 
+    @locked
     def discard(self, element: Hashable) -> RWORSet:
         """Remove ``element`` if present; return the (possibly empty) delta."""
         if not self._present(element):
             return self._mutate()
         return self._mutate(self._store.dots_of(element), ((element, False),))
 
+    @locked
     def clear(self) -> RWORSet:
         """Remove every element present here; return the delta."""
         present = [e for e in self._elements() if self._present(e)]
@@ -105,16 +110,19 @@ class RWORSet(CausalCRDT, type_code=9):
         return iter(self._store.index)
 
     @property
+    @locked
     def value(self) -> frozenset[Any]:
         """The present elements, as a frozenset."""
         return frozenset(e for e in self._elements() if self._present(e))
 
+    @locked
     def __contains__(self, element: object) -> bool:
         try:
             return self._present(element)
         except TypeError:
             return False
 
+    @locked
     def __len__(self) -> int:
         return sum(1 for e in self._elements() if self._present(e))
 

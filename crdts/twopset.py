@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Self
 
-from crdts._base import CRDT
+from crdts._base import CRDT, locked
 from crdts._values import check_element
 from crdts._wire import elements_from_wire, elements_to_wire
 
@@ -59,21 +59,25 @@ class TwoPSet(CRDT, type_code=6):
         self._removed: set[Any] = set()
 
     @property
+    @locked
     def value(self) -> frozenset[Any]:
         """The elements added and never removed, as a frozenset (O(n))."""
         return frozenset(self._added - self._removed)
 
+    @locked
     def __contains__(self, element: object) -> bool:
         return element in self._added and element not in self._removed
 
+    @locked
     def __len__(self) -> int:
         # removed is a subset of added (see _check)
         return len(self._added) - len(self._removed)
 
     def __iter__(self) -> Iterator[Any]:
-        removed = self._removed
-        return (element for element in self._added if element not in removed)
+        """Iterate over a snapshot of the elements (taken under the lock)."""
+        return iter(self.value)
 
+    @locked
     def add(self, element: Any) -> Self:
         """Add ``element``; return the delta.
 
@@ -95,6 +99,7 @@ class TwoPSet(CRDT, type_code=6):
         delta._added.add(element)
         return delta
 
+    @locked
     def remove(self, element: Any) -> Self:
         """Remove ``element`` for good; return the delta.
 
@@ -107,6 +112,7 @@ class TwoPSet(CRDT, type_code=6):
             raise KeyError(element)
         return self._remove(element)
 
+    @locked
     def discard(self, element: Any) -> Self:
         """Remove ``element`` if present; return the delta (empty if it was absent).
 

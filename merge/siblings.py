@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 
 from clocks import VectorClock
 from crdts import codec
+from crdts._base import Guarded, locked, locked_pair
 from crdts._values import check_replica, check_value
 from crdts._wire import value_from_wire, value_key, value_to_wire
 from crdts.errors import DotConflictError
@@ -36,7 +37,7 @@ def _own(value: Any) -> Any:
     return deepcopy(value) if type(value) in (list, dict, tuple) else value
 
 
-class Siblings:
+class Siblings(Guarded):
     """The versions of one key, as Dynamo and Riak keep them: siblings under a causal context.
 
     A server coordinating a write calls ``put(value, context=..., replica=server_id)``. The
@@ -89,10 +90,12 @@ class Siblings:
     def __init__(self) -> None:
         self._context: dict[str, int] = {}
         self._dots: dict[Dot, Payload] = {}
+        self._lock = None  # made on first use; every public operation runs under it
 
     # -- reading ---------------------------------------------------------------------------
 
     @property
+    @locked
     def values(self) -> tuple[Any, ...]:
         """The siblings, ordered by the dots that wrote them (the same order everywhere).
 
@@ -111,6 +114,7 @@ class Siblings:
         return tuple(result)
 
     @property
+    @locked
     def context(self) -> VectorClock:
         """The causal context: hand it to the client with the values, and take it back with
         its next write (``put(..., context=...)``). Cost: O(r log r)."""
@@ -118,6 +122,7 @@ class Siblings:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @locked
     def put(self, value: Any, *, context: VectorClock | None, replica: str) -> None:
         """Store ``value`` as a write coordinated by server ``replica``.
 
@@ -179,6 +184,7 @@ class Siblings:
         dots[(replica, counter)] = (0, value)
         self._context, self._dots = joined, dots
 
+    @locked
     def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> None:
         """Replace the siblings by ``fn(values)``, keeping the causal context.
 
@@ -220,6 +226,10 @@ class Siblings:
         """
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
+        self._merge(other)
+
+    @locked_pair
+    def _merge(self, other: Siblings) -> None:
         mine, theirs = self._dots, other._dots
         my_context, their_context = self._context, other._context
         dots: dict[Dot, Payload] = {}
@@ -254,10 +264,17 @@ class Siblings:
 
     def leq(self, other: Siblings) -> bool:
         """True if ``other`` already holds everything this store holds."""
+        if type(other) is not type(self):
+            raise TypeError(f"cannot compare {type(self).__name__} with {type(other).__name__}")
+        return self._leq(other)
+
+    @locked_pair
+    def _leq(self, other: Siblings) -> bool:
         return (other | self) == other
 
     # -- identity --------------------------------------------------------------------------
 
+    @locked
     def copy(self) -> Self:
         """An independent copy."""
         result = type(self)()
@@ -269,6 +286,10 @@ class Siblings:
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Siblings)
+        return self._equal(other)
+
+    @locked_pair
+    def _equal(self, other: Siblings) -> bool:
         return self._context == other._context and self._dots == other._dots
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -295,6 +316,7 @@ class Siblings:
 
     # -- wire form -------------------------------------------------------------------------
 
+    @locked
     def _to_wire(self) -> Any:
         """``[[server, n, [[counter, generation, value], ...]], ...]``, sorted by server and
         counter; values in the register-value wire form. Equal stores give equal data."""
