@@ -246,7 +246,7 @@ class HLC:
 
         For restoring a replica: its state's newest stamp may be ahead of this clock (the old
         process's clock ran fast, or it observed a fast peer), and a write stamped below it
-        would lose to it. Unlike :meth:`update` this does not tick and applies no
+        would lose to it. Unlike ``update`` this does not tick and applies no
         ``max_offset`` check: the stamp was accepted when it entered the state. A stamp whose
         ``logical`` is past 0xFFFF moves the clock to the next wall time.
 
@@ -276,7 +276,7 @@ class HLC:
 
     def check_drift(self, stamp: Timestamp) -> None:
         """Raise ``ClockDriftError`` if ``stamp`` is more than ``max_offset`` ahead of physical
-        time, the check :meth:`update` applies; change nothing either way.
+        time, the check ``update`` applies; change nothing either way.
 
         For a stamp this node is asked to write with (an explicit ``timestamp=``): one that
         this clock would refuse from a peer would be refused by every peer whose physical

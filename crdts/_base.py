@@ -1,4 +1,4 @@
-"""The contract every merge type shares: :class:`CRDT`.
+"""The contract every merge type shares: [`CRDT`][crdts.CRDT].
 
 A CRDT is a join-semilattice: ``merge`` computes the least upper bound of two states, so it
 is commutative, associative and idempotent, and mutators only ever move a state up. Each
@@ -236,7 +236,7 @@ class CRDT(Guarded, ABC):
         return self._replica
 
     def _writer(self) -> str:
-        """The writer id, or :class:`UnboundReplicaError` when there is none."""
+        """The writer id, or ``UnboundReplicaError`` when there is none."""
         replica = self._replica
         if replica is None:
             raise UnboundReplicaError(self)
@@ -263,7 +263,7 @@ class CRDT(Guarded, ABC):
     # -- wire form -------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The canonical encoding of this state (see :func:`crdts.encode`)."""
+        """The canonical encoding of this state (see [`crdts.encode`][crdts.encode])."""
         from crdts.codec import encode
 
         return encode(self)
@@ -272,10 +272,10 @@ class CRDT(Guarded, ABC):
     def from_bytes(
         cls, data: bytes, *, replica: str | None = None, incarnation: str | None = None
     ) -> Self:
-        """Decode bytes holding a ``cls`` (see :func:`crdts.decode`).
+        """Decode bytes holding a ``cls`` (see [`crdts.decode`][crdts.decode]).
 
         With ``replica=`` the result is bound to a new writer of that replica: the safe way
-        to restore a snapshot, fresh or stale (see :func:`crdts.decode`).
+        to restore a snapshot, fresh or stale (see [`crdts.decode`][crdts.decode]).
 
         Raises:
             DecodeError: malformed input, or bytes holding another type.
@@ -358,7 +358,7 @@ class CRDT(Guarded, ABC):
     def writers(self) -> frozenset[str]:
         """The writer ids this state holds metadata for (counter entries, dots, context).
 
-        Each restart or fork adds one; :meth:`retire` removes departed ones. O(r).
+        Each restart or fork adds one; ``retire`` removes departed ones. O(r).
         """
         return frozenset(self._writers())
 
@@ -377,7 +377,7 @@ class CRDT(Guarded, ABC):
         the departed writer's surviving dots as this writer's. The departed ids are then
         recorded as retired at their high-water mark: merging the returned delta anywhere
         drops their data there, later states that still carry it are stripped on merge,
-        and data beyond the mark raises :class:`RetiredWriterError`.
+        and data beyond the mark raises [`RetiredWriterError`][crdts.RetiredWriterError].
 
         Retire a writer only when it will never write again (its process has stopped and
         will not be restored under that id — a restore mints a new one) and every live

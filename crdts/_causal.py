@@ -4,16 +4,16 @@ After Almeida, Shoker & Baquero, *Delta State Replicated Data Types* (2018), and
 delta-enabled-crdts reference implementation:
 
 * a **dot** ``(replica, counter)`` names one update event;
-* a :class:`CausalContext` records every dot a state has seen, as a compact version vector
+* a ``CausalContext`` records every dot a state has seen, as a compact version vector
   (``replica -> n`` meaning dots 1..n) plus a *dot cloud* of isolated dots, folded into the
   vector as soon as they become contiguous — so deltas that arrive out of order or with gaps
   are remembered exactly, and a context that has seen all of a replica's dots costs one int;
-* a :class:`DotFun` maps live dots to payloads (an element, a value, an amount);
+* a ``DotFun`` maps live dots to payloads (an element, a value, an amount);
 * one join rule: keep a dot present on both sides, or present on one side and unseen by the
   other side's context; then join the contexts. A dot that the other side has seen but no
   longer holds was removed there, so it goes — no tombstone needed.
 
-Types built on it subclass :class:`CausalCRDT`; their mutators call :meth:`CausalCRDT._mutate`
+Types built on it subclass ``CausalCRDT``; their mutators call ``CausalCRDT._mutate``
 with the dots to retire and the payloads to add, and get the delta back.
 """
 
@@ -45,7 +45,7 @@ class CausalContext:
     ``s0 <= c < e0``, ``s1 <= c < e1``, ... (half-open). So a cloud of a million consecutive
     but detached dots is one run (two ints), not a million.
 
-    Invariants (kept after every operation, checked by :meth:`_check`): vector entries are
+    Invariants (kept after every operation, checked by ``_check``): vector entries are
     positive; each cloud list is non-empty, of even length and *strictly* increasing (so runs
     are sorted, disjoint and never adjacent: adjacent runs are coalesced), and its first
     counter is greater than ``vv[replica] + 1`` — contiguous dots always live in the vector.
@@ -56,7 +56,7 @@ class CausalContext:
     r replicas plus, per cloud of the other side, O(1) when it lies below the vector, one
     C-level list comparison when it equals ours, O(log k) per run otherwise (for a long
     cloud, bisects run in C to find it already covered, else one O(k + k') merge). No
-    operation but :meth:`dots` walks the dots of a run.
+    operation but ``dots`` walks the dots of a run.
     """
 
     __slots__ = ("cloud", "vv")
@@ -160,7 +160,7 @@ class CausalContext:
     def covered(self, replica: str) -> tuple[int, list[int] | None]:
         """``(n, runs)``: the replica's contiguous prefix and its cloud runs (a flat list of
         half-open bounds, see the class docstring; test membership with
-        :func:`runs_contain`), or None when it has no cloud. Do not modify the list."""
+        ``runs_contain``), or None when it has no cloud. Do not modify the list."""
         return self.vv.get(replica, 0), self.cloud.get(replica)
 
     def dots(self) -> Iterator[Dot]:
@@ -444,7 +444,7 @@ class DotFun(Generic[V]):
         return plan
 
     def apply(self, plan: JoinPlan[V]) -> None:
-        """Carry out a plan from :meth:`plan_join` (cannot fail)."""
+        """Carry out a plan from ``plan_join`` (cannot fail)."""
         index = self._index
         for replica, gone in plan.removes.items():
             mine = self.by_replica[replica]
@@ -558,7 +558,7 @@ def _check_same(
 class CausalCRDT(CRDT):
     """A CRDT whose state is a dot store plus a causal context.
 
-    Subclasses set ``_store`` in ``__init__`` (a :class:`DotFun`), or override the
+    Subclasses set ``_store`` in ``__init__`` (a ``DotFun``), or override the
     ``_plan``/``_apply``/``_live_dots`` trio (as ORMap does). The context may be shared with
     an enclosing map: nested values draw dots from, and are judged against, the map's context.
     """

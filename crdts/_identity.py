@@ -7,7 +7,7 @@ that restarts from a stale snapshot, or two objects built with one name, are the
 writers: they can never reuse a dot or max away each other's increments.
 
 Incarnations are 64 random bits by default. Tests, examples and the simulation harness make
-them deterministic with :func:`incarnations`.
+them deterministic with [`incarnations`][crdts.incarnations].
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def check_element(element: Any, what: str = "element", _depth: int = 0) -> Any:
     """Return ``element`` if it may be a set element or map key, else raise.
 
     Allowed: None, bool, int (64-bit range), float (not NaN), str, bytes and tuples of those,
-    nested at most :data:`MAX_DEPTH` deep.
+    nested at most ``MAX_DEPTH`` deep.
 
     Raises:
         TypeError: for any other type.

@@ -1,7 +1,7 @@
 """Wire forms of the values CRDTs hold: elements, keys, register values and timestamps.
 
 Every form is canonical (equal values give equal structures, so equal bytes) and every
-reader raises ``ValueError`` — turned into :class:`~crdts.DecodeError` by the codec — on
+reader raises ``ValueError`` — turned into [`DecodeError`][crdts.DecodeError] by the codec — on
 anything malformed.
 """
 
@@ -55,7 +55,7 @@ _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
 def element_from_wire(data: Any, _depth: int = 0) -> Any:
-    """Rebuild an element written by :func:`element_to_wire`; ValueError if invalid.
+    """Rebuild an element written by ``element_to_wire``; ValueError if invalid.
 
     Elements hold no lists, so every array on the wire is a tuple. Each node is checked once,
     as it is rebuilt: O(n) for n nodes, however deep.
@@ -99,7 +99,7 @@ def element_list_from_wire(data: list[Any]) -> list[Any]:
 
 
 def elements_from_wire(data: Any) -> set[Any]:
-    """Rebuild a set written by :func:`elements_to_wire`; ValueError if malformed."""
+    """Rebuild a set written by ``elements_to_wire``; ValueError if malformed."""
     if type(data) not in (list, tuple):
         raise ValueError(f"a set of elements must be an array, not {data!r}")
     elements = {element_from_wire(item) for item in data}
@@ -117,7 +117,7 @@ _PART_LIMITS = {"wall": 1 << 48, "logical": 1 << 16}
 
 
 def check_timestamp(timestamp: object, what: str = "timestamp") -> Timestamp:
-    """Return ``timestamp`` if it is a valid :class:`~clocks.Timestamp`, else raise.
+    """Return ``timestamp`` if it is a valid [`Timestamp`][clocks.Timestamp], else raise.
 
     Valid: int ``wall`` in ``[0, 2**48)``, int ``logical`` in ``[0, 0xFFFF]`` (the bounds of
     ``Timestamp.pack``, which every HLC stamp meets) and a str ``node``. TypeError for a
@@ -180,7 +180,7 @@ def value_to_wire(value: Any) -> Any:
 
 
 def value_from_wire(data: Any, _depth: int = 0) -> Any:
-    """Rebuild a value written by :func:`value_to_wire`; ValueError if malformed."""
+    """Rebuild a value written by ``value_to_wire``; ValueError if malformed."""
     if type(data) in (list, tuple):
         if len(data) != 2 or type(data[1]) not in (list, tuple):
             raise ValueError(f"a register value container is [tag, items], not {data!r}")
@@ -303,7 +303,7 @@ def _cloud_runs(gaps: list[Any], top: int, replica: str) -> list[int]:
 
 
 def context_from_wire(data: Any, context: Any) -> Any:
-    """Fill the empty ``context`` from :func:`context_to_wire`'s form; ValueError if invalid
+    """Fill the empty ``context`` from ``context_to_wire``'s form; ValueError if invalid
     or if the cloud lists more dots than the decode's ``max_cloud``."""
     if type(data) is not list or len(data) != 2:
         raise ValueError(f"a causal context is [vector, cloud], not {data!r}")
@@ -343,7 +343,7 @@ def store_to_wire(store: Any, payload_to_wire: Callable[[Any], Any]) -> list[Any
 def store_from_wire(
     data: Any, store: Any, context: Any, payloads_from_wire: Callable[[list[Any]], list[Any]]
 ) -> Any:
-    """Fill the empty ``store`` from :func:`store_to_wire`'s form; every dot must be in
+    """Fill the empty ``store`` from ``store_to_wire``'s form; every dot must be in
     ``context``. ValueError if invalid."""
     previous = None
     entries = []

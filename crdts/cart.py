@@ -1,6 +1,6 @@
 """Cart: a shopping cart that never loses an add and never resurrects a delete.
 
-State: an :class:`ORMap` from item to :class:`CausalCounter`. Join: the map's reset-remove
+State: an ``ORMap`` from item to ``CausalCounter``. Join: the map's reset-remove
 join. Value: ``{item: quantity}`` for every item whose quantity is above zero.
 """
 
@@ -111,7 +111,7 @@ class Cart(ORMap, type_code=15):
 
     @property
     def value(self) -> dict[Any, int]:
-        """Same as :attr:`items`."""
+        """Same as ``items``."""
         return self.items
 
     def get(self, key: Hashable, default: Any = None) -> Any:

@@ -30,15 +30,15 @@ class CausalCounter(CausalCRDT, type_code=12):
     """A counter whose increments are causal facts, so a reset removes exactly what it saw.
 
     Each ``increment``/``decrement`` adds one dot carrying its amount. Inside an
-    :class:`ORMap`, removing the key retires the dots the remover observed: an increment
+    [`ORMap`][crdts.ORMap], removing the key retires the dots the remover observed: an increment
     made concurrently survives **alone**, with its own amount, not with the total it was
     added to (unlike the reference ``ccounter``, which keeps one cumulative dot per replica).
 
     Surprises:
-        * State grows with every update until a reset retires it: use :class:`PNCounter`
+        * State grows with every update until a reset retires it: use [`PNCounter`][crdts.PNCounter]
           for a counter that is never reset.
         * A decrement concurrent with a reset survives the reset, so a counter can read
-          below zero (a shopping :class:`Cart` hides such items).
+          below zero (a shopping [`Cart`][crdts.Cart] hides such items).
 
     Examples:
         >>> from crdts import CausalCounter

@@ -2,13 +2,13 @@
 
 Each value travels as one msgpack ext type whose code names its class and whose payload is
 the msgpack array ``[format_version, state]``. Classes register themselves (every
-:class:`~crdts.CRDT` subclass with its ``type_code``; clock values below), so this module
+[`CRDT`][crdts.CRDT] subclass with its ``type_code``; clock values below), so this module
 names no concrete type. See ``docs/wire-format.md`` for the code table and payload shapes.
 
 Decoding treats bytes as hostile: the input size is bounded, strings must be UTF-8
 (``raw=False``), only registered codes build objects, every payload is validated, and every
 failure — truncation, garbage, a huge declared length, deep nesting, a semantically
-impossible state — raises :class:`~crdts.DecodeError`.
+impossible state — raises [`DecodeError`][crdts.DecodeError].
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ __all__ = [
     "register",
 ]
 
-#: Largest input :func:`decode` accepts by default, in bytes (64 MiB).
+#: Largest input [`decode`][crdts.decode] accepts by default, in bytes (64 MiB).
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 _LOW = 2**64 - 1
 
-#: Largest array or map length :func:`decode` accepts by default.
+#: Largest array or map length [`decode`][crdts.decode] accepts by default.
 DEFAULT_MAX_ITEMS = 4_000_000
 #: Most isolated dots (the causal context's *dot cloud*) one value may list, by default.
 #: A cloud only holds dots that arrived ahead of their predecessors; a longer one is a
@@ -215,7 +215,7 @@ def decode(
     max_items: int = DEFAULT_MAX_ITEMS,
     max_cloud: int = DEFAULT_MAX_CLOUD,
 ) -> Any:
-    """Decode bytes from :func:`encode`; untrusted input is safe.
+    """Decode bytes from [`encode`][crdts.encode]; untrusted input is safe.
 
     Args:
         data: the bytes.
@@ -231,7 +231,7 @@ def decode(
         max_cloud: refuse a causal context whose dot cloud lists more dots than this.
 
     Only canonical bytes are accepted for crdtkit's own types (codes 0-63) at their current
-    format version: the bytes :func:`encode` gives for the decoded value, so
+    format version: the bytes [`encode`][crdts.encode] gives for the decoded value, so
     ``encode(decode(data)) == data`` whenever ``decode`` succeeds. Out-of-order or repeated
     entries, ints or floats in a wider form than needed, and ext framing longer than needed
     are all refused.
@@ -309,7 +309,7 @@ def _decode(data: bytes, max_items: int, max_cloud: int) -> Any:
 
 
 def _refuse_non_canonical(data: bytes, obj: Any, entry: _registry.WireType) -> None:
-    """Raise DecodeError unless ``data`` is exactly what :func:`encode` gives for ``obj``.
+    """Raise DecodeError unless ``data`` is exactly what [`encode`][crdts.encode] gives for ``obj``.
 
     Validation proves the decoded state is sound; this proves the bytes were its only
     spelling, so bytes can be hashed and ``decode`` never silently rewrites what it accepts.

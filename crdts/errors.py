@@ -1,6 +1,6 @@
-"""The exceptions of :mod:`crdts`.
+"""The exceptions of ``crdts``.
 
-One root, :class:`CRDTError`; each leaf also subclasses the built-in exception a caller would
+One root, ``CRDTError``; each leaf also subclasses the built-in exception a caller would
 naturally catch, and carries its evidence as attributes.
 """
 
@@ -19,7 +19,7 @@ __all__ = [
 
 
 class CRDTError(Exception):
-    """Root of every exception raised by :mod:`crdts`. Every one pickles with its
+    """Root of every exception raised by ``crdts``. Every one pickles with its
     attributes, so it can cross a process boundary."""
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -73,7 +73,7 @@ def _totals_to_wire(totals: dict[str, int]) -> list[list[Any]]:
 
 
 def _totals_from_wire(data: Any) -> dict[str, int]:
-    """Rebuild the totals written by :func:`_totals_to_wire`; ValueError if malformed."""
+    """Rebuild the totals written by ``_totals_to_wire``; ValueError if malformed."""
     if type(data) not in (list, tuple):
         raise ValueError(f"counter totals must be an array of [replica, total], not {data!r}")
     totals: dict[str, int] = {}
@@ -100,7 +100,7 @@ class GCounter(CRDT, type_code=1):
 
     Surprises: there is no decrement, and a negative ``by`` is refused — lowering a total
     would be undone by the next merge with a replica that saw the higher total (use
-    :class:`~crdts.pncounter.PNCounter`). The state holds one entry per replica that ever
+    [`PNCounter`][crdts.PNCounter]). The state holds one entry per replica that ever
     incremented, and it never shrinks. Two replicas sharing an id lose increments silently:
     their totals are maxed, not added.
 
@@ -192,7 +192,7 @@ class GCounter(CRDT, type_code=1):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound counter from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound counter from ``_to_wire``'s structure; ValueError if malformed."""
         result = cls()
         result._totals = _totals_from_wire(data)
         return result

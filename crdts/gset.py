@@ -23,7 +23,7 @@ class GSet(CRDT, type_code=5):
     ends up everywhere. The value is a frozenset; the set also supports ``in``, ``len`` and
     iteration (in no particular order).
 
-    Surprises: nothing can be removed, ever — use a :class:`~crdts.twopset.TwoPSet` (remove
+    Surprises: nothing can be removed, ever — use a [`TwoPSet`][crdts.TwoPSet] (remove
     once, for good), an ``LWWElementSet`` or an ``ORSet``. Elements that Python considers
     equal are one element: ``1``, ``1.0`` and ``True`` collapse into whichever arrived first.
 
@@ -98,7 +98,7 @@ class GSet(CRDT, type_code=5):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound GSet from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound GSet from ``_to_wire``'s structure; ValueError if malformed."""
         result = cls()
         result._elements = elements_from_wire(data)
         return result

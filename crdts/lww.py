@@ -296,7 +296,7 @@ class LWWRegister(_Stamped, type_code=3):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound register from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound register from ``_to_wire``'s structure; ValueError if malformed."""
         result = cls()
         if data is None:
             return result
@@ -329,7 +329,7 @@ class LWWElementSet(_Stamped, type_code=7):
     replica observed: an add can vanish under a removal stamped a moment later by a replica
     that never saw it (an ``ORSet`` keeps such an add). Every element ever added or removed
     stays in the state. Sets with different ``bias`` refuse to merge (``TypeError``).
-    Clock drift and explicit timestamps behave as for :class:`LWWRegister`.
+    Clock drift and explicit timestamps behave as for [`LWWRegister`][crdts.LWWRegister].
 
     Examples:
         >>> from clocks import HLC, Timestamp
@@ -497,7 +497,7 @@ class LWWElementSet(_Stamped, type_code=7):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound set from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound set from ``_to_wire``'s structure; ValueError if malformed."""
         if type(data) not in (list, tuple) or len(data) != 2:
             raise ValueError(f"an LWWElementSet is [bias, entries], not {data!r}")
         bias, entries = data
@@ -555,7 +555,7 @@ class LWWMap(_Stamped, type_code=14):
     earlier, even if the remover never saw it. ``remove`` never raises: a removal is kept as
     a timestamped tombstone (even for a key never seen here, since it may arrive before the
     set it beats), and tombstones are never dropped. Clock drift, explicit timestamps and
-    mutable values behave as for :class:`LWWRegister`.
+    mutable values behave as for [`LWWRegister`][crdts.LWWRegister].
 
     Examples:
         >>> from clocks import HLC
@@ -698,7 +698,7 @@ class LWWMap(_Stamped, type_code=14):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound map from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound map from ``_to_wire``'s structure; ValueError if malformed."""
         if type(data) not in (list, tuple):
             raise ValueError(f"an LWWMap is an array of entries, not {data!r}")
         result = cls()

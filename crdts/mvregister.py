@@ -82,5 +82,5 @@ class MVRegister(CausalCRDT, type_code=4):
 
     @property
     def value(self) -> tuple[Any, ...]:
-        """Same as :attr:`values`."""
+        """Same as ``values``."""
         return self.values

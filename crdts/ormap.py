@@ -33,8 +33,8 @@ class ORMap(CausalCRDT, type_code=13):
     **alone** — a nested set keeps only the concurrently added elements, a nested counter
     only the concurrent increments.
 
-    Values must be causal types: :class:`ORSet`, :class:`RWORSet`, :class:`MVRegister`,
-    :class:`EWFlag`, :class:`DWFlag`, :class:`CausalCounter`, or a map — spell a map of maps
+    Values must be causal types: ``ORSet``, ``RWORSet``, ``MVRegister``,
+    ``EWFlag``, ``DWFlag``, ``CausalCounter``, or a map — spell a map of maps
     as ``ORMap(ORMap(ORSet))``.
 
     Surprises:

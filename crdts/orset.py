@@ -29,7 +29,7 @@ class ORSet(CausalCRDT, type_code=8):
 
     Surprises:
         * A remove only cancels what it observed: an add made concurrently elsewhere
-          brings the element back after the merge (use :class:`RWORSet` for remove-wins).
+          brings the element back after the merge (use [`RWORSet`][crdts.RWORSet] for remove-wins).
         * ``remove`` of an element this replica has not (yet) seen raises ``KeyError``,
           even if another replica holds it; ``discard`` is the quiet form.
 

@@ -165,7 +165,7 @@ class PNCounter(CRDT, type_code=2):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound counter from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound counter from ``_to_wire``'s structure; ValueError if malformed."""
         if type(data) not in (list, tuple):
             raise ValueError(f"a PNCounter is [[replica, increments, decrements], ...]: {data!r}")
         result = cls()

@@ -29,7 +29,7 @@ class RWORSet(CausalCRDT, type_code=9):
     Surprises:
         * After a remove, one remove token per element stays until a later add observes
           it: remove-wins needs to remember removals that concurrent adds have not seen.
-          (Add-wins :class:`ORSet` keeps nothing for a removed element.)
+          (Add-wins [`ORSet`][crdts.ORSet] keeps nothing for a removed element.)
         * A remove made concurrently with *any* add hides the element, even an add that
           happened much later in wall-clock time.
 
@@ -42,7 +42,7 @@ class RWORSet(CausalCRDT, type_code=9):
         >>> alice.merge(bob); sorted(alice)
         []
 
-    Merge cost: as :class:`ORSet`. State size: O(n + r) tokens for n present and r removed
+    Merge cost: as [`ORSet`][crdts.ORSet]. State size: O(n + r) tokens for n present and r removed
     elements, plus the causal context.
     """
 

@@ -164,7 +164,7 @@ class TwoPSet(CRDT, type_code=6):
 
     @classmethod
     def _from_wire(cls, data: Any) -> Self:
-        """An unbound TwoPSet from :meth:`_to_wire`'s structure; ValueError if malformed."""
+        """An unbound TwoPSet from ``_to_wire``'s structure; ValueError if malformed."""
         if type(data) not in (list, tuple) or len(data) != 2:
             raise ValueError(f"a TwoPSet is [present, removed], not {data!r}")
         present = elements_from_wire(data[0])

@@ -1,12 +1,12 @@
 """Conflict resolution for plain values, and the tools that prove a merge correct.
 
-* :class:`Siblings` keeps the concurrent versions of one key as Dynamo and Riak do, on
-  dotted version vectors; :mod:`merge.resolvers` holds ready-made functions that collapse
+* [`Siblings`][merge.Siblings] keeps the concurrent versions of one key as Dynamo and Riak do, on
+  dotted version vectors; ``merge.resolvers`` holds ready-made functions that collapse
   siblings (or an ``MVRegister``'s values) into one.
-* :class:`Network` (from :mod:`merge.harness`) simulates replicas exchanging encoded
+* ``Network`` (from ``merge.harness``) simulates replicas exchanging encoded
   deltas or states over a deterministic, faulty network; the ``crdtkit`` command drives it.
-* :mod:`merge.laws` checks that a merge function, or a whole CRDT, obeys the lattice laws;
-  :mod:`merge.testing` has Hypothesis strategies for every built-in type, convergence checks
+* [`merge.laws`][merge.laws] checks that a merge function, or a whole CRDT, obeys the lattice laws;
+  ``merge.testing`` has Hypothesis strategies for every built-in type, convergence checks
   under any delivery order, and a state machine to subclass for your own types. Both need
   the ``testing`` extra (``pip install crdtkit[testing]``, which brings Hypothesis), so they
   are not imported here: import them explicitly, ``from merge.laws import check_laws``.

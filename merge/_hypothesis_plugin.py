@@ -1,6 +1,6 @@
 """Hypothesis entry point: ``st.from_type`` for every crdtkit type.
 
-Hypothesis calls :func:`_hypothesis_setup_hook` at the end of ``import hypothesis`` (see
+Hypothesis calls ``_hypothesis_setup_hook`` at the end of ``import hypothesis`` (see
 ``[project.entry-points.hypothesis]`` in pyproject.toml; ``HYPOTHESIS_NO_PLUGINS=1``
 disables it). This module must not import ``merge.testing`` at top level: that module
 imports Hypothesis, so a user who imports ``merge.testing`` first would re-enter it half
@@ -21,7 +21,7 @@ def _resolve(crdt_type: type[Any]) -> Any:
 
 
 def _hypothesis_setup_hook() -> None:
-    """Register :func:`_resolve` for every built-in CRDT and for ``merge.Siblings``."""
+    """Register ``_resolve`` for every built-in CRDT and for ``merge.Siblings``."""
     from hypothesis import strategies as st
 
     import crdts

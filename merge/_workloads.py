@@ -1,7 +1,7 @@
 """Random updates for each built-in type, drawn from a ``random.Random`` (no Hypothesis).
 
 The ``crdtkit simulate`` command and ``bench/harness.py`` use these to drive a
-:class:`~merge.harness.Network`: ``operation(name, rng)`` returns a function for
+[`Network`][merge.Network]: ``operation(name, rng)`` returns a function for
 ``Network.update`` that picks a mutator suited to the state it is given.
 """
 

@@ -3,9 +3,9 @@
 Replicas converge whatever the order, duplication and grouping of the messages between
 them exactly when their merge is a join — commutative, associative and idempotent — and
 every local change moves the state up (an inflation) and ships a delta that reproduces it.
-:func:`check_laws` checks a plain function over a Hypothesis strategy; :func:`check_crdt`
+``check_laws`` checks a plain function over a Hypothesis strategy; ``check_crdt``
 checks a CRDT class over states reached by random programs, and also its deltas and its
-wire encoding. Both search with Hypothesis and raise :class:`LawViolation` for the smallest
+wire encoding. Both search with Hypothesis and raise ``LawViolation`` for the smallest
 counterexample found.
 
 Needs the ``testing`` extra (``pip install crdtkit[testing]``): this module imports

@@ -1,10 +1,10 @@
 """Replication between processes through Redis or Redis Cluster (the ``redis`` extra).
 
-Each process opens the objects it shares with :meth:`RedisStore.open`, which returns a
-:class:`RedisHandle` bound to a fresh writer of the process's replica name. Updates are
+Each process opens the objects it shares with ``RedisStore.open``, which returns a
+``RedisHandle`` bound to a fresh writer of the process's replica name. Updates are
 applied locally, and the delta is appended to the object's stream in Redis before
-:meth:`RedisHandle.update` returns: that return is the acknowledgement. Other processes
-merge the stream with :meth:`RedisHandle.pull`.
+``RedisHandle.update`` returns: that return is the acknowledgement. Other processes
+merge the stream with [`RedisHandle.pull`][merge.redis.RedisHandle.pull].
 
 Layout of one object ``key`` in namespace ``ns`` (every key carries the Cluster hash tag
 ``{ns:key}``, so all of them live in one slot and each script below touches one slot):
@@ -151,7 +151,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 class StoreError(Exception):
-    """Root of the exceptions raised by :mod:`merge.redis` itself."""
+    """Root of the exceptions raised by [`merge.redis`][merge.redis] itself."""
 
 
 class StoreUnavailableError(StoreError, ConnectionError):
@@ -165,7 +165,7 @@ class StoreUnavailableError(StoreError, ConnectionError):
 class CorruptEntryError(DecodeError):
     """A key of one object held bytes that do not decode into its type.
 
-    Raised by :meth:`RedisHandle.pull` for that object only, after everything else in the
+    Raised by ``RedisHandle.pull`` for that object only, after everything else in the
     batch was merged; a corrupt stream entry is skipped (the next pull goes on past it), a
     corrupt snapshot is not (the reader cannot catch up until a compaction replaces it).
     """
@@ -203,10 +203,10 @@ class RedisStore:
             (versioned key prefixes).
         retry_for: seconds to keep retrying an operation while Redis is unreachable,
             restarting or failing over (exponential backoff with jitter), before raising
-            :class:`StoreUnavailableError`.
+            [`StoreUnavailableError`][merge.redis.StoreUnavailableError].
         compact_after: compact an object once its stream holds this many entries
-            (``None``: only when :meth:`RedisHandle.compact` is called).
-        batch: stream entries read per round trip by :meth:`RedisHandle.pull`.
+            (``None``: only when ``RedisHandle.compact`` is called).
+        batch: stream entries read per round trip by ``RedisHandle.pull``.
 
     Cost: one Lua script per operation; scripts are cached by SHA and reloaded after a
     restart or a failover (redis-py handles ``NOSCRIPT``).
@@ -258,7 +258,7 @@ class RedisStore:
 
         Cost: O(snapshot + stream) to load.
 
-        Entries that do not decode or that the merge refuses (see :meth:`RedisHandle.pull`)
+        Entries that do not decode or that the merge refuses (see ``RedisHandle.pull``)
         are logged on the ``merge.redis`` logger and kept in ``handle.refused``; the handle
         opens with the rest.
 
@@ -309,7 +309,7 @@ class RedisStore:
 
 
 class RedisHandle(Generic[C]):
-    """One process's replica of one object in a :class:`RedisStore`.
+    """One process's replica of one object in a [`RedisStore`][merge.redis.RedisStore].
 
     Not shared between threads without care: each operation holds the handle's lock.
     """
@@ -333,7 +333,7 @@ class RedisHandle(Generic[C]):
 
     @property
     def state(self) -> C:
-        """A read-only copy of the local state (possibly stale; see :meth:`fresh`). O(state)."""
+        """A read-only copy of the local state (possibly stale; see ``fresh``). O(state)."""
         return self._state.copy(replica=None)
 
     @property

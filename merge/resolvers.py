@@ -37,7 +37,7 @@ _COLLECTIONS = (set, frozenset, list, tuple)
 
 class Extremum:
     """A resolver that keeps the largest (``maximum``) or smallest (``minimum``) value, or the
-    one with the largest or smallest ``key(value)`` when built with :meth:`by`.
+    one with the largest or smallest ``key(value)`` when built with ``by``.
 
     Ties go to the value listed first (as with Python's ``max`` and ``min``).
 

@@ -327,7 +327,7 @@ class Siblings(Guarded):
 
     @classmethod
     def _from_wire(cls, state: Any) -> Siblings:
-        """A store from :meth:`_to_wire`'s structure; ``ValueError`` if it is malformed."""
+        """A store from ``_to_wire``'s structure; ``ValueError`` if it is malformed."""
         try:
             return cls._parse(state)
         except ValueError:

@@ -1,9 +1,9 @@
 """The consistency lab: how stale can a read be, and for how long?
 
-Replication (:mod:`merge.lab.latency`, :mod:`merge.lab.staleness`): latency laws
-(:class:`Exponential`, :class:`Pareto`, :class:`Mixture`), the PBS latency model
-:class:`WARS` with its published production fits (:data:`FITS`), the closed form
-:func:`k_staleness`, and :func:`pbs`, a Monte Carlo simulation of t-visibility after
+Replication (``merge.lab.latency``, ``merge.lab.staleness``): latency laws
+(``Exponential``, ``Pareto``, ``Mixture``), the PBS latency model
+``WARS`` with its published production fits (``FITS``), the closed form
+``k_staleness``, and ``pbs``, a Monte Carlo simulation of t-visibility after
 Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012).
 
 Importing this package needs only the standard library; sampling and simulating need numpy,

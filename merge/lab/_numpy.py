@@ -1,6 +1,6 @@
 """numpy on first use: the lab's simulations need it, the rest of crdtkit does not.
 
-Call :func:`require_numpy` at the top of a function that uses numpy, then import numpy in
+Call ``require_numpy`` at the top of a function that uses numpy, then import numpy in
 that function: the import is then a dictionary lookup, and mypy still sees numpy's types.
 """
 

@@ -1,6 +1,6 @@
-"""The exceptions of :mod:`merge.lab`.
+"""The exceptions of [`merge.lab`][merge.lab].
 
-One root, :class:`LabError`; each leaf also subclasses the built-in exception a caller would
+One root, ``LabError``; each leaf also subclasses the built-in exception a caller would
 naturally catch, and carries its evidence as attributes.
 """
 
@@ -12,7 +12,7 @@ __all__ = ["LabConfigError", "LabError"]
 
 
 class LabError(Exception):
-    """Root of every exception raised by :mod:`merge.lab`. Every one pickles with its
+    """Root of every exception raised by [`merge.lab`][merge.lab]. Every one pickles with its
     attributes."""
 
     def __reduce__(self) -> tuple[object, ...]:

@@ -2,9 +2,9 @@
 
 A law is a probability distribution of a delay in milliseconds. Every law offers
 ``sample(rng, size)`` (a numpy array of independent draws from a numpy ``Generator``), its
-analytic ``mean_ms``, equality and a ``repr`` that rebuilds it. :class:`WARS` bundles the four
+analytic ``mean_ms``, equality and a ``repr`` that rebuilds it. ``WARS`` bundles the four
 delays of the PBS model (Bailis et al., VLDB 2012): W (write request), A (write
-acknowledgement), R (read request) and S (read response); :data:`FITS` holds the production
+acknowledgement), R (read request) and S (read response); ``FITS`` holds the production
 fits the paper published, by name.
 
 Constructing a law needs only the standard library; sampling needs numpy (the ``lab`` extra).
@@ -77,7 +77,7 @@ class LatencyLaw(ABC):
 class Exponential(LatencyLaw):
     """Exponentially distributed delays with the given mean (rate ``1 / mean_ms`` per ms).
 
-    The PBS paper writes exponentials by their rate λ; :meth:`from_rate` takes that form.
+    The PBS paper writes exponentials by their rate λ; ``from_rate`` takes that form.
 
     Examples:
         >>> import numpy as np
@@ -247,7 +247,7 @@ class WARS:
     draws the writer's and the reader's data centre uniformly, and every message between the
     coordinator and a replica outside its data centre takes ``remote_ms`` longer.
 
-    Named production fits (PBS Table 3) are in :data:`FITS`; :meth:`fit` looks them up. An
+    Named production fits (PBS Table 3) are in [`FITS`][merge.lab.FITS]; ``fit`` looks them up. An
     exponential fit as in the paper's sweeps is
     ``WARS(Exponential(w_mean), Exponential(1), Exponential(1), Exponential(1))``.
 
@@ -290,7 +290,7 @@ class WARS:
 
     @classmethod
     def fit(cls, name: str) -> WARS:
-        """The named production fit from :data:`FITS` (``"lnkd-ssd"``, ``"lnkd-disk"``, ...)."""
+        """The named production fit from ``FITS`` (``"lnkd-ssd"``, ``"lnkd-disk"``, ...)."""
         try:
             return FITS[name]
         except (KeyError, TypeError):

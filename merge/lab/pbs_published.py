@@ -1,6 +1,6 @@
-"""The numbers the PBS papers published, to check :func:`~merge.lab.pbs` against.
+"""The numbers the PBS papers published, to check [`pbs`][merge.lab.pbs] against.
 
-Each :class:`Published` row is one figure from Bailis et al. (VLDB 2012, CACM 2014): a
+Each ``Published`` row is one figure from Bailis et al. (VLDB 2012, CACM 2014): a
 configuration, what was measured, the value printed in the paper, and the value an
 independent NumPy re-implementation of the authors' simulator gave with 2 million trials
 (``recomputed``). The tests assert our simulation against both, with tolerances from the

@@ -3,11 +3,11 @@
 How stale can a read be in a Dynamo-style store that sends every request to all ``n``
 replicas, returns a write after ``w`` acknowledgements and a read after ``r`` replies?
 
-* :func:`k_staleness` is the closed form for quorums picked uniformly at random: the
+* ``k_staleness`` is the closed form for quorums picked uniformly at random: the
   probability that a read returns one of the last ``k`` committed versions.
-* :func:`pbs` is a vectorised Monte Carlo simulation of the paper's WARS model: the
+* [`pbs`][merge.lab.pbs] is a vectorised Monte Carlo simulation of the paper's WARS model: the
   probability that a read started ``t`` ms after a write committed sees it (t-visibility),
-  and the read and write latencies, for any :class:`~merge.lab.latency.WARS` latency model.
+  and the read and write latencies, for any [`WARS`][merge.lab.WARS] latency model.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def k_staleness(n: int, r: int, w: int, k: int = 1) -> float:
 
 
 class PBSResult:
-    """The outcome of :func:`pbs`: t-visibility and latency distributions of one configuration.
+    """The outcome of ``pbs``: t-visibility and latency distributions of one configuration.
 
     ``consistent_after_ms[i]`` is, for trial ``i``, how long after the write committed a read
     had to start to see it: 0 if it saw it at once. P(consistent at t) is the fraction of
@@ -91,7 +91,7 @@ class PBSResult:
     order statistics: the smallest sampled value whose empirical CDF reaches the probability
     asked for.
 
-    Build one with :func:`pbs`, or with :meth:`from_delays` from delays you drew yourself (to
+    Build one with [`pbs`][merge.lab.pbs], or with ``from_delays`` from delays you drew yourself (to
     feed the same draws to another simulation and compare verdicts).
     """
 
@@ -266,9 +266,9 @@ def pbs(
 ) -> PBSResult:
     """Simulate ``trials`` writes, each followed by a read, under the WARS latency model.
 
-    ``fit`` is a :class:`~merge.lab.latency.WARS` model or the name of a production fit in
-    :data:`~merge.lab.latency.FITS`. Each trial draws the four delays for each of the ``n``
-    replicas and applies the rule of :meth:`PBSResult.from_delays`. The estimate of a
+    ``fit`` is a [`WARS`][merge.lab.WARS] model or the name of a production fit in
+    [`FITS`][merge.lab.FITS]. Each trial draws the four delays for each of the ``n``
+    replicas and applies the rule of ``PBSResult.from_delays``. The estimate of a
     probability p has standard error ``sqrt(p * (1 - p) / trials)``; the same ``seed`` and
     ``trials`` give the same result.
 
