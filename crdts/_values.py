@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from copy import deepcopy
 from typing import Any
 
 __all__ = ["check_element", "check_replica", "check_text", "check_value"]
@@ -123,3 +124,11 @@ def check_replica(replica: Any) -> str | None:
     if not replica:
         raise ValueError("replica must be a non-empty str")
     return check_text(replica, "replica")
+
+
+def own_value(value: Any) -> Any:
+    """A private copy of a register value: lists and dicts (at any depth) are copied, so a
+    value stored from a caller, or handed to one, shares nothing mutable with the state.
+    Scalars and tuples of scalars come back as they are (deepcopy keeps immutables). O(size).
+    """
+    return deepcopy(value) if type(value) in (list, dict, tuple) else value

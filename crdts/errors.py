@@ -44,7 +44,8 @@ class UnboundReplicaError(CRDTError, TypeError):
         self.type_name = type(obj).__name__
         super().__init__(
             f"this {self.type_name} has no replica id, so it cannot mutate; "
-            f"pass replica= when creating it or use .copy(replica=...)"
+            f"pass replica= when creating it or use .copy(replica=...) (a value nested in a "
+            f"map is written only inside map.update(key, fn))"
         )
 
 

@@ -12,13 +12,12 @@ is newer than their latest removal, the keys whose latest write is not a removal
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from copy import deepcopy
 from typing import Any, Literal, Self
 
 from clocks import HLC, Timestamp
 from crdts._base import _KEEP, CRDT, locked
 from crdts._identity import name_of
-from crdts._values import check_element, check_value
+from crdts._values import check_element, check_value, own_value
 from crdts._wire import (
     check_timestamp,
     element_from_wire,
@@ -32,11 +31,6 @@ from crdts._wire import (
 )
 
 __all__ = ["LWWElementSet", "LWWMap", "LWWRegister"]
-
-
-def _own(value: Any) -> Any:
-    """A private copy of a value that may hold lists or dicts (scalars are immutable)."""
-    return deepcopy(value) if type(value) in (list, dict, tuple) else value
 
 
 # -- the shared stamping machinery -----------------------------------------------------------
@@ -220,8 +214,8 @@ class LWWRegister(_Stamped, type_code=3):
     @property
     @locked
     def value(self) -> Any:
-        """The winning value, or None before any write."""
-        return self._value
+        """The winning value, or None before any write (a copy if it holds lists or dicts)."""
+        return own_value(self._value)
 
     @property
     @locked
@@ -245,7 +239,7 @@ class LWWRegister(_Stamped, type_code=3):
                 its physical time.
         """
         self._writer()
-        value = _own(check_value(value))
+        value = own_value(check_value(value))
         stamp = self._stamp(timestamp)
         delta = self._empty()
         delta._timestamp, delta._value = stamp, value
@@ -266,7 +260,7 @@ class LWWRegister(_Stamped, type_code=3):
             return
         self._observe((stamp,))
         if self._wins(stamp, other._value):
-            self._timestamp, self._value = stamp, _own(other._value)
+            self._timestamp, self._value = stamp, own_value(other._value)
 
     def _stamps(self) -> Iterable[Timestamp]:
         return () if self._timestamp is None else (self._timestamp,)
@@ -276,7 +270,7 @@ class LWWRegister(_Stamped, type_code=3):
 
     def _copy(self) -> Self:
         result = self._empty()
-        result._timestamp, result._value = self._timestamp, _own(self._value)
+        result._timestamp, result._value = self._timestamp, own_value(self._value)
         return result
 
     def _check(self) -> None:
@@ -583,8 +577,13 @@ class LWWMap(_Stamped, type_code=14):
     @property
     @locked
     def value(self) -> dict[Any, Any]:
-        """A new dict of every key whose latest write is a value (O(n))."""
-        return {key: value for key, (_, value) in self._entries.items() if value is not _REMOVED}
+        """A new dict of every key whose latest write is a value (O(n); values holding
+        lists or dicts are copies, so changing them changes nothing here)."""
+        return {
+            key: own_value(value)
+            for key, (_, value) in self._entries.items()
+            if value is not _REMOVED
+        }
 
     def __contains__(self, key: object) -> bool:
         entry = self._entries.get(key)
@@ -595,9 +594,10 @@ class LWWMap(_Stamped, type_code=14):
 
     @locked
     def get(self, key: Any, default: Any = None) -> Any:
-        """The value of ``key``, or ``default`` if it has none (never set, or removed)."""
+        """The value of ``key``, or ``default`` if it has none (never set, or removed); a copy
+        if it holds lists or dicts."""
         entry = self._entries.get(key)
-        return default if entry is None or entry[1] is _REMOVED else entry[1]
+        return default if entry is None or entry[1] is _REMOVED else own_value(entry[1])
 
     @locked
     def set(self, key: Any, value: Any, *, timestamp: Timestamp | None = None) -> Self:
@@ -610,7 +610,7 @@ class LWWMap(_Stamped, type_code=14):
         """
         self._writer()
         check_element(key, "key")
-        return self._write(key, _own(check_value(value)), timestamp)
+        return self._write(key, own_value(check_value(value)), timestamp)
 
     @locked
     def remove(self, key: Any, *, timestamp: Timestamp | None = None) -> Self:
@@ -650,7 +650,7 @@ class LWWMap(_Stamped, type_code=14):
         self._observe(stamp for stamp, _ in other._entries.values())
         for key, (stamp, value) in other._entries.items():
             if self._wins(key, stamp, value):
-                self._put(key, stamp, _own(value))
+                self._put(key, stamp, own_value(value))
 
     def _stamps(self) -> Iterable[Timestamp]:
         return [stamp for stamp, _ in self._entries.values()]
@@ -661,7 +661,7 @@ class LWWMap(_Stamped, type_code=14):
     def _copy(self) -> Self:
         result = self._empty()
         result._entries = {
-            key: (stamp, _own(value)) for key, (stamp, value) in self._entries.items()
+            key: (stamp, own_value(value)) for key, (stamp, value) in self._entries.items()
         }
         result._live = self._live
         return result

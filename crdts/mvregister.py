@@ -14,7 +14,7 @@ from typing import Any
 from crdts import _wire
 from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
-from crdts._values import check_value
+from crdts._values import check_value, own_value
 
 __all__ = ["MVRegister"]
 
@@ -60,7 +60,7 @@ class MVRegister(CausalCRDT, type_code=4):
     @locked
     def assign(self, value: Any) -> MVRegister:
         """Replace every value observed here with ``value``; return the delta."""
-        check_value(value)
+        value = own_value(check_value(value))
         return self._mutate(list(self._store.dots()), (value,))
 
     @locked
@@ -77,8 +77,9 @@ class MVRegister(CausalCRDT, type_code=4):
     @property
     @locked
     def values(self) -> tuple[Any, ...]:
-        """The concurrent values, ordered by the dots that wrote them."""
-        return tuple(value for _, value in self._store.sorted_items())
+        """The concurrent values, ordered by the dots that wrote them (copies of those that
+        hold lists or dicts)."""
+        return tuple(own_value(value) for _, value in self._store.sorted_items())
 
     @property
     def value(self) -> tuple[Any, ...]:

@@ -89,7 +89,7 @@ class ORMap(CausalCRDT, type_code=13):
 
     def _new_value(self) -> CausalCRDT:
         value = self._prototype._empty()
-        value._share(self._ctx, self._replica, self._lock)
+        value._share(self._ctx, None, self._lock)
         return value
 
     def _share(self, context: CausalContext, replica: str | None, lock: Any) -> None:
@@ -97,7 +97,8 @@ class ORMap(CausalCRDT, type_code=13):
         self._replica = replica
         self._lock = lock
         for value in self._entries.values():
-            value._share(context, replica, lock)
+            # unbound: a nested value writes only inside update(), which binds it for fn
+            value._share(context, None, lock)
 
     def _rebind(self, source: Self) -> None:
         self._share(self._ctx, self._replica, self._lock)
@@ -127,6 +128,7 @@ class ORMap(CausalCRDT, type_code=13):
         cloud = None if cloud is None else cloud.copy()
         recorder = value._empty()
         value._recorder = recorder
+        value._share(self._ctx, replica, self._lock)
         try:
             fn(value)
         except BaseException:
@@ -134,6 +136,9 @@ class ORMap(CausalCRDT, type_code=13):
             raise
         finally:
             value._recorder = None
+            # a reference to the nested value kept past this call cannot write into the map
+            # behind it (such writes would make no delta and never reach a peer)
+            value._share(self._ctx, None, self._lock)
         if value._is_empty():
             self._entries.pop(key, None)
         elif saved is None:
@@ -152,7 +157,7 @@ class ORMap(CausalCRDT, type_code=13):
         if saved is None:
             self._entries.pop(key, None)
         else:
-            saved._share(self._ctx, self._replica, self._lock)
+            saved._share(self._ctx, None, self._lock)
             self._entries[key] = saved
         if top:
             self._ctx.vv[replica] = top
@@ -297,14 +302,15 @@ class ORMap(CausalCRDT, type_code=13):
 
     def _check(self) -> None:
         self._ctx._check()
-        self._check_nested(self._ctx, self._replica, self._lock)
+        self._check_nested(self._ctx, self._lock)
 
-    def _check_nested(self, context: CausalContext, replica: str | None, lock: Any) -> None:
+    def _check_nested(self, context: CausalContext, lock: Any) -> None:
         seen: set[Dot] = set()
         for key, value in self._entries.items():
-            # nested values share this map's context, replica binding and lock
+            # nested values share this map's context and lock, and are unbound: only
+            # update() binds one, for the duration of fn
             assert value._ctx is context, key
-            assert value._replica == replica, (key, value._replica, replica)
+            assert value._replica is None, (key, value._replica)
             assert value._lock is lock, key
             # a key whose nested state became empty is gone
             assert not value._is_empty(), key
@@ -313,7 +319,7 @@ class ORMap(CausalCRDT, type_code=13):
             assert not dots & seen, (key, dots & seen)
             seen |= dots
             if isinstance(value, ORMap):
-                value._check_nested(context, replica, lock)
+                value._check_nested(context, lock)
             else:
                 value._store._check(context)
 

@@ -10,13 +10,12 @@ values: one after sequential writes, several siblings after concurrent ones.
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import deepcopy
 from typing import Any, ClassVar, Self
 
 from clocks import VectorClock
 from crdts import codec
 from crdts._base import Guarded, locked, locked_pair
-from crdts._values import check_replica, check_value
+from crdts._values import check_replica, check_value, own_value
 from crdts._wire import value_from_wire, value_key, value_to_wire
 from crdts.errors import DotConflictError
 from merge.resolvers import maximum
@@ -30,11 +29,6 @@ Payload = tuple[int, Any]
 
 #: Counters and generations must fit the wire (msgpack's unsigned 64-bit integers).
 _LIMIT = 2**64
-
-
-def _own(value: Any) -> Any:
-    """A private copy of a value that may hold lists or dicts (scalars are immutable)."""
-    return deepcopy(value) if type(value) in (list, dict, tuple) else value
 
 
 class Siblings(Guarded):
@@ -110,7 +104,7 @@ class Siblings(Guarded):
                 if key in resolved:
                     continue
                 resolved.add(key)
-            result.append(value)
+            result.append(own_value(value))  # a copy: changing it changes nothing here
         return tuple(result)
 
     @property
@@ -156,7 +150,7 @@ class Siblings(Guarded):
                 f"context must be a clocks.VectorClock (the .context a client read) or "
                 f"None for a blind write, not {type(context).__name__}"
             )
-        value = _own(check_value(value))
+        value = own_value(check_value(value))
         joined = dict(self._context)
         for server, counter in context.items():
             check_replica(server)  # a non-empty str that UTF-8 can carry
@@ -198,7 +192,7 @@ class Siblings(Guarded):
         """
         if not self._dots:
             return
-        value = _own(check_value(fn(self.values)))
+        value = own_value(check_value(fn(self.values)))
         generation = max(generation for generation, _ in self._dots.values()) + 1
         if generation >= _LIMIT:
             raise ValueError("this store has been resolved 2**64 - 1 times")
