@@ -33,7 +33,7 @@ def test_no_package_imports_another_packages_private_module(package: str) -> Non
     for path in sorted((ROOT / package).rglob("*.py")):
         for name in _imported_modules(path):
             parts = name.split(".")
-            if parts[0] in PACKAGES and parts[0] != package:
-                if any(part.startswith("_") for part in parts[1:]):
-                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+            foreign = parts[0] in PACKAGES and parts[0] != package
+            if foreign and any(part.startswith("_") for part in parts[1:]):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert not offenders, "imports of another package's private names:\n" + "\n".join(offenders)
