@@ -66,6 +66,11 @@ def _preloads() -> dict[str, Preload]:
     return {entry.name: entry.preload for entry in profiles() if entry.preload is not None}
 
 
+#: The built-in types ``--preload`` fills (read from the registry; kept for callers of the
+#: earlier table).
+_PRELOAD: dict[str, Preload] = _preloads()
+
+
 def _preload_of(type_name: str) -> Preload | None:
     return resolve(type_name).preload
 
