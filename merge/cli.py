@@ -32,6 +32,7 @@ import crdts
 from clocks import HLC, VectorClock
 from merge._workloads import TYPE_NAMES, operation, template
 from merge.harness import STEP_MS, Faults, Network
+from merge.registry import Preload, profiles, resolve
 
 __all__ = ["main"]
 
@@ -47,7 +48,7 @@ FANOUT = 1
 MAX_SETTLE_STEPS = 3_000
 #: The most ``--preload`` accepts (state sync resends all of it in every message).
 MAX_PRELOAD = 10_000
-#: Draws of a random update per step before the step goes without one (see ``_NO_OP``).
+#: Draws of a random update per step before the step goes without one (see ``TypeProfile.no_op``).
 DRAWS_PER_STEP = 20
 #: Exit status when standard output's reader goes away (128 + SIGPIPE, as a shell reports).
 EXIT_BROKEN_PIPE = 141
@@ -60,45 +61,48 @@ SYNCS: tuple[_Sync, ...] = ("delta", "state")
 WIDTH = 80
 
 
-@dataclass(frozen=True)
-class _Preload:
-    """How ``--preload`` fills a set or map type before the first update."""
-
-    noun: str  # what the state holds: elements, keys, items
-    default: int  # enough for deltas to pay off, few enough for a run of seconds
-    put: Callable[[Any, str], Any]  # one mutator call adding the named element or key
+def _preloads() -> dict[str, Preload]:
+    """The registered types ``--preload`` fills, by name (see :mod:`merge.registry`)."""
+    return {entry.name: entry.preload for entry in profiles() if entry.preload is not None}
 
 
-def _add(state: Any, name: str) -> Any:
-    return state.add(name)
+#: The built-in types ``--preload`` fills (read from the registry; kept for callers of the
+#: earlier table).
+_PRELOAD: dict[str, Preload] = _preloads()
 
 
-def _add_zero(nested: Any) -> Any:
-    return nested.add(0)
+def _preload_of(type_name: str) -> Preload | None:
+    return resolve(type_name).preload
+
+
+def _preload_noun(type_name: str) -> str:
+    preload = _preload_of(type_name)
+    return preload.noun if preload is not None else "entries"
 
 
 def _preload_defaults() -> list[tuple[int, list[str]]]:
     """The ``--preload`` defaults, largest first, each with the types it applies to."""
     by_count: dict[int, list[str]] = {}
-    for name, preload in _PRELOAD.items():
+    for name, preload in _preloads().items():
         by_count.setdefault(preload.default, []).append(name)
     return sorted(by_count.items(), reverse=True)
 
 
-#: The set and map types ``--preload`` fills; a map's merge costs more, so it gets fewer keys.
-_PRELOAD: dict[str, _Preload] = {
-    "gset": _Preload("elements", 300, _add),
-    "twopset": _Preload("elements", 300, _add),
-    "orset": _Preload("elements", 300, _add),
-    "rworset": _Preload("elements", 300, _add),
-    "lwwelementset": _Preload("elements", 300, _add),
-    "lwwmap": _Preload("keys", 50, lambda state, name: state.set(name, 0)),
-    "ormap": _Preload("keys", 30, lambda state, name: state.update(name, _add_zero)),
-    "cart": _Preload("items", 30, lambda state, name: state.add(name, 1)),
-}
+def _type_name(text: str) -> str:
+    """A registered type name, or ``package.module:Class`` of a registered type."""
+    if text in TYPE_NAMES:
+        return text
+    if ":" not in text:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(map(repr, TYPE_NAMES))}, "
+            "or give package.module:Class)"
+        )
+    try:
+        resolve(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
-#: Why a type's random update can change nothing (and is then drawn again).
-_NO_OP = {"twopset": "a 2P-set never re-adds an element once removed"}
 
 #: What each term of the report means: printed by ``--explain`` and in ``simulate --help``.
 TERMS: tuple[tuple[str, str], ...] = (
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--type",
-        choices=TYPE_NAMES,
+        type=_type_name,
         default="orset",
         metavar="TYPE",
         help=f"the CRDT to replicate: {', '.join(TYPE_NAMES)} (ormap is ORMap(ORSet); "
@@ -423,7 +427,9 @@ def _start_state(type_name: str, preload: int) -> Any:
     state = template(type_name)
     if not preload:
         return state
-    put = _PRELOAD[type_name].put
+    preload_spec = _preload_of(type_name)
+    assert preload_spec is not None  # checked in _run_simulate
+    put = preload_spec.put
     # a fixed incarnation, so that the bytes on the wire are the same in every run of a seed
     if hasattr(state, "clock"):
         clock = HLC("loader", now=lambda: 0)
@@ -515,7 +521,7 @@ def _simulate(
             "asked": options.ops,
             "made": metrics["updates"],
             "redrawn": redrawn,
-            "why_redrawn": _NO_OP.get(options.type, "the update changed nothing")
+            "why_redrawn": resolve(options.type).no_op or "the update changed nothing"
             if redrawn
             else None,
         },
@@ -588,10 +594,10 @@ def _config(options: argparse.Namespace) -> dict[str, Any]:
 
 def _type_label(type_name: str) -> str:
     """'an ORSet', 'a GCounter', 'an ORMap of ORSets'."""
-    name = type(template(type_name)).__name__
+    name = resolve(type_name).label or type(template(type_name)).__name__
     # initials read as letters: 'an' before those that sound like a vowel (an LWWMap, an MV...)
     article = "an" if name[0] in "AEFHILMNORSX" else "a"
-    return f"{article} {name}" + (" of ORSets" if type_name == "ormap" else "")
+    return f"{article} {name}"
 
 
 def _comparison(runs: Mapping[str, Mapping[str, Any]], options: argparse.Namespace) -> Any:
@@ -609,7 +615,7 @@ def _comparison(runs: Mapping[str, Mapping[str, Any]], options: argparse.Namespa
     low, high = sorted((delta_bytes, state_bytes))
     ratio = round(high / low, 2) if low else None
     times = f"{ratio:.1f}x" if ratio is not None else "far"
-    preload = _PRELOAD.get(options.type)
+    preload = _preload_of(options.type)
     if winner == "delta":
         reading = (
             f"Delta sync sent {times} fewer bytes than state sync: a state message "
@@ -662,7 +668,7 @@ def _summary(result: Mapping[str, Any]) -> str:
     config, runs = result["config"], result["runs"]
     who = f"{config['replicas']} replicas of {_type_label(config['type'])}"
     if config["preload"]:
-        who += f" that started with {config['preload']:,} {_PRELOAD[config['type']].noun}"
+        who += f" that started with {config['preload']:,} {_preload_noun(config['type'])}"
     made = sorted({run["updates"]["made"] for run in runs.values()})
     updates = " or ".join(f"{count:,}" for count in made)
     network = "a lossy network" if config["drop"] else "a network"
@@ -888,11 +894,11 @@ def _run_simulate(options: argparse.Namespace, parser: argparse.ArgumentParser) 
     if options.plot and importlib.util.find_spec("matplotlib") is None:
         parser.error("--plot needs matplotlib: pip install 'crdtkit[plot]'")
     if options.preload is None:
-        preload = _PRELOAD.get(options.type)
+        preload = _preload_of(options.type)
         options.preload = preload.default if preload is not None else 0
-    elif options.preload and options.type not in _PRELOAD:
+    elif options.preload and _preload_of(options.type) is None:
         parser.error(
-            f"--preload needs a set or map type ({', '.join(_PRELOAD)}); "
+            f"--preload needs a set or map type ({', '.join(_preloads())}); "
             f"{_type_label(options.type)}'s state does not grow with what it holds"
         )
     syncs = _syncs(options)

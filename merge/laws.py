@@ -37,13 +37,14 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess
         f"{__name__} needs Hypothesis: install the testing extra, pip install crdtkit[testing]"
     ) from error
 
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import crdts
 from crdts import CRDT
 from merge.siblings import Siblings
-from merge.testing import Call, CRDTType, History, Op, _histories, _Target
+from merge.testing._core import Call, CRDTType, LawViolation, Op, hunt
+from merge.testing._engine import History, Target
+from merge.testing._engine import programs as random_programs
 
 __all__ = ["LawViolation", "check_crdt", "check_laws"]
 
@@ -83,53 +84,9 @@ _ADVICE = {
 }
 
 
-class LawViolation(AssertionError):
-    """A merge law does not hold: ``law`` names it, ``witnesses`` are the values that show
-    it (as small as Hypothesis could make them), and the message says what to change.
-
-    ``law`` is one of ``"commutativity"``, ``"associativity"``, ``"idempotence"``,
-    ``"inflation"`` (a mutator moved a state down), ``"delta"`` (a delta differs from its
-    mutation), ``"encoding"`` (the wire form does not round-trip) or ``"convergence"``
-    (replicas that received the same updates differ; see ``merge.testing``).
-    """
-
-    def __init__(self, law: str, witnesses: tuple[Any, ...], message: str) -> None:
-        super().__init__(message)
-        self.law = law
-        self.witnesses = witnesses
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.law, self.witnesses, str(self)))
-
-
 def _show(value: Any, limit: int = 600) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _hunt(body: Callable[[st.DataObject], None], *, max_examples: int, name: str = "law") -> None:
-    """Run ``body`` as a Hypothesis test; re-raise the smallest ``LawViolation`` it finds."""
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise ValueError(f"max_examples must be an int >= 1, not {max_examples!r}")
-
-    def check(data: st.DataObject) -> None:
-        body(data)
-
-    check.__name__ = check.__qualname__ = name
-    test = settings(
-        max_examples=max_examples,
-        database=None,
-        deadline=None,
-        print_blob=False,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-    )(given(data=st.data())(check))
-    try:
-        test()
-    except LawViolation as violation:
-        # Hypothesis re-raises the violation of the smallest example, with notes on it
-        raise violation.with_traceback(None) from None
 
 
 # -- the three merge laws, for any join --------------------------------------------------------
@@ -266,7 +223,7 @@ def check_laws(
         _idempotence(fresh_join, eq, say, data.draw(values, label="a"))
 
     for law in (commutativity, associativity, idempotence):
-        _hunt(law, max_examples=max_examples, name=law.__name__)
+        hunt(law, max_examples=max_examples, name=law.__name__)
 
 
 # -- whole CRDTs -------------------------------------------------------------------------------
@@ -323,10 +280,10 @@ def check_crdt(
         >>> from merge.laws import check_crdt
         >>> check_crdt(crdts.GCounter, max_examples=10)
     """
-    target = _Target(crdt_type, ops)
+    target = Target(crdt_type, ops)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise ValueError(f"replicas must be an int >= 1, not {replicas!r}")
-    programs = _histories(target, replicas, max_steps)
+    programs = random_programs(target, replicas, max_steps)
     say = _Spelling(f"{target.name}.merge", None)
 
     def pick(data: st.DataObject, history: History, label: str) -> Any:
@@ -414,7 +371,7 @@ def check_crdt(
                 stacklevel=2,
             )
     for law in laws:
-        _hunt(law, max_examples=max_examples, name=law.__name__)
+        hunt(law, max_examples=max_examples, name=law.__name__)
 
 
 def _check_encoding(name: str, state: CRDT) -> None:

@@ -28,7 +28,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from crdts._wire import value_key
+from crdts.values import value_key
 
 __all__ = ["Extremum", "maximum", "minimum", "union"]
 

@@ -14,10 +14,16 @@ from typing import Any, ClassVar, Self
 
 from clocks import VectorClock
 from crdts import codec
-from crdts._base import Guarded, locked, locked_pair
-from crdts._values import check_replica, check_value, own_value
-from crdts._wire import value_from_wire, value_key, value_to_wire
 from crdts.errors import DotConflictError
+from crdts.locks import Guarded, locked, locked_pair
+from crdts.values import (
+    check_replica,
+    check_value,
+    own_value,
+    value_from_wire,
+    value_key,
+    value_to_wire,
+)
 from merge.resolvers import maximum
 
 __all__ = ["Siblings"]

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 import crdts
-from merge.testing import ManualTime, Op, _Target, histories, mutators
+from merge.testing import ManualTime, Op, histories, mutators
+from merge.testing._engine import Target as _Target
 
 __all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
 

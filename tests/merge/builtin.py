@@ -31,9 +31,9 @@ BUILTIN_TYPES: list[Any] = [
 
 
 def type_id(crdt_type: Any) -> str:
-    from merge.testing import _describe
+    from merge.testing._core import describe
 
-    return _describe(crdt_type)
+    return describe(crdt_type)
 
 
 every_builtin_type = pytest.mark.parametrize("crdt_type", BUILTIN_TYPES, ids=type_id)
