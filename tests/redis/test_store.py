@@ -280,8 +280,12 @@ def test_an_unreachable_redis_leaves_the_update_local_then_reuploads_it(
 def test_open_refuses_another_type_and_update_checks_its_delta(target: Target) -> None:
     store = target.store(_namespace())
     counter = store.open("obj", PNCounter, replica="a")
+    early = store.open("obj", ORSet, replica="early")  # nothing there yet: opening writes nothing
+    counter.update(lambda s: s.increment(1))  # the first write creates the object
     with pytest.raises(TypeError, match="holds a PNCounter"):
         store.open("obj", ORSet, replica="b")
+    with pytest.raises(TypeError, match="holds a PNCounter"):
+        early.update(lambda s: s.add(1))
     with pytest.raises(TypeError, match="must return the delta"):
         counter.update(lambda s: s.value)  # type: ignore[arg-type,return-value]
     counter.close()
@@ -291,7 +295,7 @@ def test_open_refuses_another_type_and_update_checks_its_delta(target: Target) -
 
 def test_keys_share_one_cluster_hash_tag() -> None:
     store = RedisStore.__new__(RedisStore)
-    store.namespace = "shop:v2"
+    store.namespace, store.version = "shop", 2
     assert store.keys("cart:1") == (
         "{shop:v2:cart:1}:meta",
         "{shop:v2:cart:1}:snap",
