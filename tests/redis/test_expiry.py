@@ -26,6 +26,12 @@ def _expire_times(store: RedisStore, key: str) -> list[int]:
     return [int(store.client.pexpiretime(name)) for name in store.keys(key)]
 
 
+def _sleep_past(deadline: int | None) -> None:
+    """Sleep until just past ``deadline`` (Redis runs on this host: one clock)."""
+    assert deadline is not None
+    time.sleep(max(0.0, (deadline + 30) / 1000 - time.time()))
+
+
 def test_the_latest_deadline_wins_and_every_key_expires_with_it(target: Target) -> None:
     store = target.store(_namespace())
     long = store.open("obj", ORSet, replica="long", ttl_ms=60_000)
@@ -52,12 +58,12 @@ def test_the_latest_deadline_wins_and_every_key_expires_with_it(target: Target) 
 
 def test_an_expired_object_reads_empty_and_its_keys_are_gone(target: Target) -> None:
     store = target.store(_namespace())
-    writer = store.open("obj", ORSet, replica="w", ttl_ms=100)
+    writer = store.open("obj", ORSet, replica="w", ttl_ms=1000)
     reader = store.open("obj", ORSet, replica="r")
     writer.update(lambda s: s.add("gone soon"))
     assert reader.fresh() == {"gone soon"}
     life = reader.generation
-    time.sleep(0.25)
+    _sleep_past(reader.deadline)
     assert reader.value == {"gone soon"}  # value is local: stale until the next pull
     assert reader.fresh() == frozenset()
     assert reader.generation == "" and reader.deadline is None
@@ -73,8 +79,8 @@ def test_a_late_delta_after_expiry_does_not_resurrect(redis_server: RedisServer)
     acknowledged) meets the object's next life: it drops that data instead of uploading it,
     and a delta tagged with the old generation is refused."""
     target, namespace = Target("single", redis_server.port), _namespace()
-    a = target.store(namespace).open("obj", ORSet, replica="a", ttl_ms=300)
-    b = target.store(namespace, retry_for=0.2).open("obj", ORSet, replica="b", ttl_ms=300)
+    a = target.store(namespace).open("obj", ORSet, replica="a", ttl_ms=1000)
+    b = target.store(namespace, retry_for=0.2).open("obj", ORSet, replica="b", ttl_ms=1000)
     old = a.update(lambda s: s.add("old"))
     assert b.fresh() == {"old"}
     old_life = b.generation
@@ -82,7 +88,7 @@ def test_a_late_delta_after_expiry_does_not_resurrect(redis_server: RedisServer)
     redis_server.stop()  # b's next write is not acknowledged: it stays local, dirty
     with pytest.raises(StoreUnavailableError):
         b.update(lambda s: s.add("unacknowledged"))
-    time.sleep(0.4)  # the deadline passes while Redis is down
+    _sleep_past(b.deadline)  # the deadline passes while Redis is down
     redis_server.start()  # from its AOF: the keys are there, and already expired
 
     a.update(lambda s: s.add("new"))  # a meets no life: it starts afresh, fn runs again
