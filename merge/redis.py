@@ -6,33 +6,40 @@ applied locally, and the delta is appended to the object's stream in Redis befor
 ``RedisHandle.update`` returns: that return is the acknowledgement. Other processes
 merge the stream with [`RedisHandle.pull`][merge.redis.RedisHandle.pull].
 
-Layout of one object ``key`` in namespace ``ns`` (every key carries the Cluster hash tag
-``{ns:key}``, so all of them live in one slot and each script below touches one slot):
+Layout of one object ``key`` in namespace ``ns``, schema version ``v`` (every key carries
+the Cluster hash tag ``{ns:vV:key}``, so all of them live in one slot and each script below
+touches one slot):
 
-* ``{ns:key}:meta`` — hash: ``gen`` (a random generation, created once with ``HSETNX``) and
-  ``type`` (the CRDT type's name);
-* ``{ns:key}:log`` — stream of deltas, one entry per acknowledged update, fields ``w`` (the
-  writer id) and ``d`` (``crdts.encode(delta)``);
-* ``{ns:key}:snap`` — hash: ``state`` (the merged state) and ``upto`` (the last stream entry
-  id it covers; compaction trims every entry up to it in the same script).
+* ``{ns:vV:key}:meta`` — hash: ``gen`` (a random generation naming this *life* of the
+  object, created by the first write), ``type`` (the CRDT type's name) and, for an object
+  that expires, ``deadline`` (milliseconds since the epoch by the Redis clock);
+* ``{ns:vV:key}:log`` — stream of deltas, one entry per acknowledged update, fields ``w``
+  (the writer id) and ``d`` (``crdts.encode(delta)``);
+* ``{ns:vV:key}:snap`` — hash: ``state`` (the merged state) and ``upto`` (the last stream
+  entry id it covers; compaction trims every entry up to it in the same script).
 
 Every step is one Lua script (atomic, no ``WATCH`` loop, at most one round trip):
 
-* append checks the generation and ``XADD``\\ s the delta;
+* append checks the generation (creating it, with the deadline, on the first write),
+  ``XADD``\\ s the delta, raises the deadline and ``PEXPIREAT``\\ s every key to it;
 * pull checks the generation, reads the snapshot if the reader's cursor is behind its
   ``upto`` (the entries in between were trimmed), and reads the stream past the cursor;
-* compact writes the snapshot, then trims what it covers.
+* compact writes the snapshot, then trims what it covers; touch raises the deadline.
 
-A Redis that comes back empty (a flush, a restart without persistence) has no generation
-any more, or a new one: every live handle then re-uploads its full state. Joins are
-idempotent, so re-sending a delta after a lost reply is harmless.
+Expiry is metadata of the life: the deadline only grows (the join is ``max``), and when it
+passes Redis drops every key of the object at once. A handle that then meets a missing or
+new generation compares the deadline it knew with the Redis clock: past it, the life
+*expired* and the handle starts afresh (its old state is dropped, never re-uploaded); before
+it, Redis *lost* the object (a flush, a restart without persistence) and the handle
+re-uploads its full state. Joins are idempotent, so re-sending a delta after a lost reply is
+harmless.
 
 Examples:
-    Needs a running Redis, so not executed here::
+    Needs a running Redis, so not executed here (docs/guides/redis.md runs them)::
 
-        store = RedisStore("redis://127.0.0.1:6379/0", namespace="shop:v1")
-        cart = store.open("cart:42", Cart, replica="web-1")
-        cart.update(lambda c: c.add("apple", 2))   # acknowledged: in Redis
+        store = RedisStore("redis://127.0.0.1:6379/0", namespace="shop", version=1)
+        cart = store.open("cart:42", Cart, replica="web-1", ttl_ms=3_600_000)
+        cart.update(lambda c: c.add("apple", 2))   # acknowledged: in Redis, alive 1 h more
         cart.fresh()                                # {'apple': 2, ...other processes' items}
 """
 
@@ -67,7 +74,7 @@ __all__ = [
 C = TypeVar("C", bound=CRDT)
 _log = logging.getLogger(__name__)
 
-_LUA_IDS = """
+_LUA_COMMON = """
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)%-(%d+)$')
   if not ms then return nil end
@@ -78,32 +85,74 @@ local function less(a, b)
   local bm, bs = parse(b)
   return am < bm or (am == bm and as < bs)
 end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function deadline_of(meta)
+  return tonumber(redis.call('HGET', meta, 'deadline') or '0') or 0
+end
+-- raise the deadline of a life that has one to now + ttl (a join: it never goes down),
+-- store it, and set it on every key of the object that exists: all of them expire at once
+local function extend(deadline, now, ttl)
+  if deadline > 0 and ttl ~= '' then
+    deadline = math.max(deadline, now + tonumber(ttl))
+  end
+  if deadline > 0 then
+    redis.call('HSET', KEYS[1], 'deadline', string.format('%.0f', deadline))
+    for i = 1, #KEYS do
+      if redis.call('EXISTS', KEYS[i]) == 1 then
+        redis.call('PEXPIREAT', KEYS[i], string.format('%.0f', deadline))
+      end
+    end
+  end
+  return deadline
+end
 """
 
-# KEYS: meta. ARGV: proposed generation, type name. -> {generation, type}
-_INIT = """
-redis.call('HSETNX', KEYS[1], 'gen', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'type', ARGV[2])
-return redis.call('HMGET', KEYS[1], 'gen', 'type')
-"""
+# Every script takes KEYS = (meta, snap, log) and ARGV[1] = the generation the caller holds
+# ('' when it knows of no life). On a mismatch it replies {0, current generation or '', now}:
+# the caller then decides between "expired" and "lost" (RedisHandle._life_changed).
 
-# KEYS: meta, log. ARGV: generation, writer, delta.
-# -> {1, entry id, stream length} or {0, current generation or ''}
-_APPEND = """
-local gen = redis.call('HGET', KEYS[1], 'gen')
-if gen ~= ARGV[1] then return {0, gen or ''} end
-local id = redis.call('XADD', KEYS[2], '*', 'w', ARGV[2], 'd', ARGV[3])
-return {1, id, redis.call('XLEN', KEYS[2])}
+# -> {current generation or '', type or '', deadline (0: none), now}
+_LOOKUP = (
+    _LUA_COMMON
+    + """
+local gen, kind = unpack(redis.call('HMGET', KEYS[1], 'gen', 'type'))
+return {gen or '', kind or '', deadline_of(KEYS[1]), now_ms()}
 """
+)
 
-# KEYS: meta, snap, log. ARGV: generation, cursor, count.
-# -> {1, last generated id, snapshot upto, snapshot state or '', entries}
-#    {0, current generation or ''} | {2, reason}: the snapshot key holds garbage
-_PULL = (
-    _LUA_IDS
+# ARGV: generation, writer, delta, proposed generation, type name, ttl ms or ''.
+# -> {1, entry id, stream length, deadline, now, generation}
+_APPEND = (
+    _LUA_COMMON
     + """
 local gen = redis.call('HGET', KEYS[1], 'gen')
-if gen ~= ARGV[1] then return {0, gen or ''} end
+local now = now_ms()
+if (gen or '') ~= ARGV[1] then return {0, gen or '', now} end
+local deadline = deadline_of(KEYS[1])
+if not gen then
+  -- the first write creates the life; its writer decides whether the life expires
+  gen = ARGV[4]
+  redis.call('HSET', KEYS[1], 'gen', gen, 'type', ARGV[5])
+  if ARGV[6] ~= '' then deadline = now + tonumber(ARGV[6]) end
+end
+local id = redis.call('XADD', KEYS[3], '*', 'w', ARGV[2], 'd', ARGV[3])
+deadline = extend(deadline, now, ARGV[6])
+return {1, id, redis.call('XLEN', KEYS[3]), deadline, now, gen}
+"""
+)
+
+# ARGV: generation, cursor, count.
+# -> {1, last generated id, snapshot upto, snapshot state or '', entries, deadline, now}
+#    {0, current generation or '', now} | {2, reason}: the snapshot key holds garbage
+_PULL = (
+    _LUA_COMMON
+    + """
+local gen = redis.call('HGET', KEYS[1], 'gen')
+local now = now_ms()
+if (gen or '') ~= ARGV[1] then return {0, gen or '', now} end
 local last = '0-0'
 if redis.call('EXISTS', KEYS[3]) == 1 then
   local info = redis.call('XINFO', 'STREAM', KEYS[3])
@@ -120,21 +169,35 @@ if less(start, upto) then
   start = upto
 end
 local entries = redis.call('XRANGE', KEYS[3], '(' .. start, '+', 'COUNT', ARGV[3])
-return {1, last, upto, state, entries}
+return {1, last, upto, state, entries, deadline_of(KEYS[1]), now}
 """
 )
 
-# KEYS: meta, snap, log. ARGV: generation, upto, state, first id to keep.
-# -> {1, trimmed} or {0, current generation or ''}
+# ARGV: generation, upto, state, first id to keep. -> {1, trimmed}
 _COMPACT = (
-    _LUA_IDS
+    _LUA_COMMON
     + """
 local gen = redis.call('HGET', KEYS[1], 'gen')
-if gen ~= ARGV[1] then return {0, gen or ''} end
+local now = now_ms()
+if (gen or '') ~= ARGV[1] or not gen then return {0, gen or '', now} end
 local old = redis.call('HGET', KEYS[2], 'upto')
 if old and parse(old) and not less(old, ARGV[2]) then return {1, 0} end
 redis.call('HSET', KEYS[2], 'state', ARGV[3], 'upto', ARGV[2])
-return {1, redis.call('XTRIM', KEYS[3], 'MINID', ARGV[4])}
+local trimmed = redis.call('XTRIM', KEYS[3], 'MINID', ARGV[4])
+extend(deadline_of(KEYS[1]), now, '')  -- the new snapshot key expires with the rest
+return {1, trimmed}
+"""
+)
+
+# ARGV: generation, ttl ms. -> {1, deadline (0: none), now}
+_TOUCH = (
+    _LUA_COMMON
+    + """
+local gen = redis.call('HGET', KEYS[1], 'gen')
+local now = now_ms()
+if (gen or '') ~= ARGV[1] then return {0, gen or '', now} end
+if not gen then return {1, 0, now} end
+return {1, extend(deadline_of(KEYS[1]), now, ARGV[2]), now}
 """
 )
 
@@ -191,6 +254,16 @@ def _check_part(what: str, part: str) -> str:
     return part
 
 
+def _check_ttl(ttl_ms: int | None) -> int | None:
+    if ttl_ms is not None and (type(ttl_ms) is not int or ttl_ms < 1):
+        raise ValueError(f"ttl_ms must be a positive int (milliseconds) or None, not {ttl_ms!r}")
+    return ttl_ms
+
+
+class _Expired(Exception):
+    """Internal: the handle's life expired under an operation and the handle started afresh."""
+
+
 class RedisStore:
     """A namespace of replicated objects in one Redis or Redis Cluster.
 
@@ -199,8 +272,12 @@ class RedisStore:
             client created with ``decode_responses=False`` (the default). The store retries
             on its own; give a client of your own ``retry=Retry(NoBackoff(), 0)`` so that
             ``retry_for`` bounds the wait.
-        namespace: a prefix for every key, e.g. ``"shop:v2"``; bump it to start afresh
-            (versioned key prefixes).
+        namespace: a prefix for every key, e.g. ``"shop"``.
+        version: the schema version of the objects in the namespace; it is part of every
+            key (``{shop:v2:cart:1}:log``), so a deploy that changes an object's type (or
+            the meaning of its elements) bumps it and reads fresh keys instead of decoding
+            the old bytes as the new type. The old keys stay until they expire or are
+            deleted.
         retry_for: seconds to keep retrying an operation while Redis is unreachable,
             restarting or failing over (exponential backoff with jitter), before raising
             [`StoreUnavailableError`][merge.redis.StoreUnavailableError].
@@ -217,11 +294,21 @@ class RedisStore:
         url_or_client: str | Any,
         *,
         namespace: str,
+        version: int = 1,
         retry_for: float = 10.0,
         compact_after: int | None = 10_000,
         batch: int = 1000,
     ) -> None:
         self.namespace = _check_part("namespace", namespace)
+        if type(version) is not int or version < 1:
+            raise ValueError(f"version must be an int >= 1, not {version!r}")
+        self.version = version
+        if retry_for < 0:
+            raise ValueError(f"retry_for must be >= 0, not {retry_for}")
+        if compact_after is not None and compact_after < 1:
+            raise ValueError(f"compact_after must be >= 1 or None, not {compact_after}")
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, not {batch}")
         if isinstance(url_or_client, str):
             # no retries inside redis-py: this store's own loop bounds them by retry_for
             self.client: Any = redis.Redis.from_url(url_or_client, retry=Retry(NoBackoff(), 0))
@@ -229,32 +316,45 @@ class RedisStore:
         else:
             self.client = url_or_client
             self._owns_client = False
-        if retry_for < 0:
-            raise ValueError(f"retry_for must be >= 0, not {retry_for}")
-        if compact_after is not None and compact_after < 1:
-            raise ValueError(f"compact_after must be >= 1 or None, not {compact_after}")
-        if batch < 1:
-            raise ValueError(f"batch must be >= 1, not {batch}")
         self.retry_for = retry_for
         self.compact_after = compact_after
         self.batch = batch
-        self._init = self.client.register_script(_INIT)
+        self._lookup = self.client.register_script(_LOOKUP)
         self._append = self.client.register_script(_APPEND)
         self._pull = self.client.register_script(_PULL)
         self._compact = self.client.register_script(_COMPACT)
+        self._touch = self.client.register_script(_TOUCH)
 
     def keys(self, key: str) -> tuple[str, str, str]:
         """The Redis keys of object ``key``: ``(meta, snap, log)``, all under one hash tag."""
-        tag = f"{{{self.namespace}:{_check_part('key', key)}}}"
+        tag = f"{{{self.namespace}:v{self.version}:{_check_part('key', key)}}}"
         return f"{tag}:meta", f"{tag}:snap", f"{tag}:log"
 
-    def open(self, key: str, crdt_type: Callable[..., C], *, replica: str) -> RedisHandle[C]:
+    def open(
+        self,
+        key: str,
+        crdt_type: Callable[..., C],
+        *,
+        replica: str,
+        ttl_ms: int | None = None,
+    ) -> RedisHandle[C]:
         """Open object ``key`` as a new writer of ``replica``; load its snapshot and stream.
 
         ``crdt_type`` is called as ``crdt_type(replica=replica)`` (use
         ``functools.partial(ORMap, ORSet)`` for a map). The handle's writer is a fresh
         incarnation of ``replica``: a process restarted after a crash never reuses a dot
         or a counter entry of its previous life, whatever Redis holds.
+
+        Opening writes nothing: a missing object reads as empty, and the first acknowledged
+        update creates it (a read of a missing cache entry allocates no key).
+
+        ``ttl_ms`` makes the handle a cache writer: the object's first write gives it a
+        deadline ``ttl_ms`` after the Redis clock's now, and each acknowledged update (and
+        :meth:`RedisHandle.touch`) raises the deadline to at least now + ``ttl_ms`` (it
+        never lowers it). Whether an object expires is decided by the write that creates it:
+        one created without a TTL never expires, and a handle with ``ttl_ms`` leaves it so
+        (logged). After the deadline every key of the object is gone; handles that held its
+        state drop it and start afresh, so expired data never comes back.
 
         Cost: O(snapshot + stream) to load.
 
@@ -264,13 +364,19 @@ class RedisStore:
 
         Raises:
             TypeError: the object exists in Redis with another type.
+            ValueError: ``ttl_ms`` is not a positive int.
             CorruptEntryError: the object's keys have the wrong Redis types.
             StoreUnavailableError: Redis did not answer within ``retry_for``.
         """
-        state = crdt_type(replica=replica)
-        if not isinstance(state, CRDT):
-            raise TypeError(f"crdt_type must build a crdts.CRDT, not {type(state).__name__}")
-        handle = RedisHandle(self, key, state)
+        _check_ttl(ttl_ms)
+
+        def fresh_state() -> C:
+            state = crdt_type(replica=replica)
+            if not isinstance(state, CRDT):
+                raise TypeError(f"crdt_type must build a crdts.CRDT, not {type(state).__name__}")
+            return state
+
+        handle = RedisHandle(self, key, fresh_state, ttl_ms)
         _, refused = handle._pull()
         for error in refused:
             _log.warning("opening %r: refused %s", key, error)
@@ -314,20 +420,25 @@ class RedisHandle(Generic[C]):
     Not shared between threads without care: each operation holds the handle's lock.
     """
 
-    def __init__(self, store: RedisStore, key: str, state: C) -> None:
+    def __init__(
+        self, store: RedisStore, key: str, fresh_state: Callable[[], C], ttl_ms: int | None
+    ) -> None:
         self.store = store
         self.key = key
+        self.ttl_ms = _check_ttl(ttl_ms)
         self._keys = store.keys(key)
-        self._state = state
+        self._fresh_state = fresh_state
+        self._state = fresh_state()
         self._lock = threading.RLock()
-        self._gen = ""
+        self._gen = ""  # the life of the object this handle's state belongs to ('': none)
+        self._deadline: int | None = None  # that life's deadline as last seen (Redis ms)
         self._cursor = "0-0"  # the last stream entry merged
         self._acked = "0-0"  # the last entry this handle appended
         self._dirty = False  # local changes Redis may lack: re-upload the full state
         self._closed = False
         #: The errors of the last (at most 100) entries this handle refused to merge.
         self.refused: list[Exception] = []
-        self._adopt(self._initialise())
+        self._adopt()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -338,7 +449,11 @@ class RedisHandle(Generic[C]):
 
     @property
     def value(self) -> Any:
-        """The local value, possibly stale: what this process has merged so far."""
+        """The local value, possibly stale: what this process has merged so far.
+
+        Local also with respect to expiry: past the deadline the value stays until the next
+        :meth:`pull` (or :meth:`fresh`) finds the object gone.
+        """
         return self._state.value
 
     @property
@@ -347,6 +462,21 @@ class RedisHandle(Generic[C]):
         writer = self._state.writer
         assert writer is not None
         return writer
+
+    @property
+    def generation(self) -> str:
+        """The life of the object the local state belongs to (``""``: none yet).
+
+        A new life starts when the object is first written, and again after it expired or
+        Redis lost it.
+        """
+        return self._gen
+
+    @property
+    def deadline(self) -> int | None:
+        """When the object expires as last seen, in ms since the epoch by the Redis clock
+        (``None``: it does not expire, or does not exist yet). Others may have extended it."""
+        return self._deadline
 
     def fresh(self) -> Any:
         """Pull, then return the value: every update acknowledged before the call is in it."""
@@ -360,28 +490,67 @@ class RedisHandle(Generic[C]):
 
         ``fn`` receives the bound local state, calls its mutators and returns the delta
         (``lambda s: s.add("x")``). Returns the delta once Redis has accepted it: that is
-        the acknowledgement (durable as far as the server's ``appendfsync`` makes it).
+        the acknowledgement (durable as far as the server's ``appendfsync`` makes it). With
+        ``ttl_ms`` the acknowledged update also extends the object's deadline.
+
+        If the object expired since this handle last saw it, the handle drops its state,
+        and ``fn`` runs a second time on the fresh, empty state of the object's new life:
+        an update acknowledged after the expiry belongs to the new life, and nothing from
+        before the expiry travels with it. Write ``fn`` so that running it again is fine
+        (calling mutators is).
 
         Cost: O(delta) to encode and send, one round trip.
 
         Raises:
             StoreUnavailableError: Redis did not answer in time; the update stays local
-                and is re-uploaded (as part of the full state) by the next operation.
+                and is re-uploaded (as part of the full state) by the next operation,
+                unless the object expired meanwhile.
         """
         with self._lock:
             self._check_open()
-            delta = fn(self._state)
-            if type(delta) is not type(self._state):
-                self._dirty = True
-                raise TypeError(
-                    f"fn must return the delta (a {type(self._state).__name__}), "
-                    f"not {type(delta).__name__}"
-                )
-            length = self._persist(encode(delta))
-            limit = self.store.compact_after
-            if limit is not None and length >= limit:
-                self.compact()
-            return delta
+            for _ in range(4):
+                delta = fn(self._state)
+                if type(delta) is not type(self._state):
+                    self._dirty = True
+                    raise TypeError(
+                        f"fn must return the delta (a {type(self._state).__name__}), "
+                        f"not {type(delta).__name__}"
+                    )
+                try:
+                    length = self._persist(encode(delta))
+                except _Expired:
+                    continue  # the object expired under us: fn again, on the new life
+                limit = self.store.compact_after
+                if limit is not None and length >= limit:
+                    self.compact()
+                return delta
+            raise StoreUnavailableError(f"{self.key!r} keeps expiring under this update")
+
+    def touch(self, ttl_ms: int | None = None) -> int | None:
+        """Extend the object's deadline to at least now + ``ttl_ms`` (default: the handle's
+        ``ttl_ms``) without writing data; returns the deadline (``None``: the object does
+        not expire, or does not exist). A shorter TTL never shortens it.
+
+        Cost: one round trip.
+
+        Raises:
+            ValueError: neither ``ttl_ms`` nor the handle's ``ttl_ms`` is set.
+        """
+        ttl = _check_ttl(ttl_ms if ttl_ms is not None else self.ttl_ms)
+        if ttl is None:
+            raise ValueError("touch needs ttl_ms: pass it, or open the handle with ttl_ms=")
+        with self._lock:
+            self._check_open()
+            for _ in range(8):
+                reply = self._checked(self.store._touch, self._keys, (self._gen, ttl))
+                if reply[0] == 1:
+                    self._deadline = int(reply[1]) or None
+                    return self._deadline
+                self._life_changed(_text(reply[1]), int(reply[2]))
+                if self._dirty:
+                    with contextlib.suppress(_Expired):
+                        self._persist(encode(self._state))
+            raise StoreUnavailableError(f"the generation of {self.key!r} keeps changing")
 
     def compact(self) -> int:
         """Pull, write the merged state as the snapshot, then trim the entries it covers.
@@ -392,17 +561,16 @@ class RedisHandle(Generic[C]):
         with self._lock:
             self._check_open()
             self.pull()
-            if self._cursor == "0-0":
+            if self._cursor == "0-0" or not self._gen:
                 return 0
             ms, seq = _id_key(self._cursor)
-            meta, snap, log = self._keys
-            reply = self.store._call(
+            reply = self._checked(
                 self.store._compact,
-                (meta, snap, log),
+                self._keys,
                 (self._gen, self._cursor, encode(self._state), f"{ms}-{seq + 1}"),
             )
             if reply[0] == 0:
-                self._resync(_text(reply[1]))
+                self._life_changed(_text(reply[1]), int(reply[2]))
                 return 0
             return int(reply[1])
 
@@ -412,7 +580,7 @@ class RedisHandle(Generic[C]):
             if self._closed:
                 return
             if self._dirty:
-                with contextlib.suppress(StoreUnavailableError):
+                with contextlib.suppress(StoreUnavailableError, _Expired):
                     self._persist(encode(self._state))
             self._closed = True
 
@@ -436,9 +604,10 @@ class RedisHandle(Generic[C]):
         """Merge what other writers appended since the last pull; returns entries merged.
 
         A reader whose cursor is behind the snapshot (the entries were trimmed) merges the
-        snapshot first. A Redis that lost this object (no generation, or a new one) or went
-        back in time (its stream ends before entries this handle saw) gets this handle's
-        full state re-uploaded.
+        snapshot first. An object that expired is dropped from the local state (the handle
+        starts afresh on the object's next life). A Redis that lost this object before its
+        deadline (no generation, or a new one) or went back in time (its stream ends before
+        entries this handle saw) gets this handle's full state re-uploaded.
 
         Cost: O(entries) decodes and merges, one round trip per ``batch`` entries.
 
@@ -463,29 +632,29 @@ class RedisHandle(Generic[C]):
         """``pull`` that returns the refused entries' errors instead of raising them."""
         with self._lock:
             self._check_open()
-            if self._dirty:
-                self._persist(encode(self._state))
             merged = 0
             refused: list[Exception] = []
-            meta, snap, log = self._keys
+            _, snap, log = self._keys
             while True:
+                if self._dirty:
+                    with contextlib.suppress(_Expired):  # expired: nothing left to upload
+                        self._persist(encode(self._state))
                 reply = self._checked(
-                    self.store._pull,
-                    (meta, snap, log),
-                    (self._gen, self._cursor, self.store.batch),
+                    self.store._pull, self._keys, (self._gen, self._cursor, self.store.batch)
                 )
                 if reply[0] == 0:
-                    self._resync(_text(reply[1]))
+                    self._life_changed(_text(reply[1]), int(reply[2]))
                     continue
                 if reply[0] == 2:
                     refused.append(CorruptEntryError(snap, "upto", _text(reply[1])))
                     break
                 last, upto = _text(reply[1]), _text(reply[2])
-                if _id_key(last) < max(_id_key(self._cursor), _id_key(self._acked)):
+                if self._gen and _id_key(last) < max(_id_key(self._cursor), _id_key(self._acked)):
                     # Redis went back in time (it lost entries this handle saw or wrote)
                     self._cursor = self._acked = "0-0"
-                    self._persist(encode(self._state))
+                    self._dirty = True
                     continue
+                self._deadline = int(reply[5]) or None
                 if reply[3]:
                     try:
                         self._merge_bytes(reply[3], snap, "snapshot")
@@ -532,50 +701,70 @@ class RedisHandle(Generic[C]):
             raise CorruptEntryError(where, entry, str(error)) from error
         self._state.merge(other)
 
-    # -- generations and persistence -------------------------------------------------------
+    # -- lives, expiry and persistence -----------------------------------------------------
 
-    def _initialise(self) -> str:
-        """Create the generation if there is none; check the type. Returns the generation."""
-        meta = self._keys[0]
+    def _adopt(self) -> None:
+        """Take the object's current life (if any) as this handle's; check its type."""
+        reply = self._checked(self.store._lookup, self._keys, ())
+        gen, stored, deadline = _text(reply[0]), _text(reply[1]), int(reply[2])
         name = type(self._state).__name__
-        reply = self._checked(self.store._init, (meta,), (secrets.token_hex(8), name))
-        gen, stored = reply
-        if gen is None or stored is None:
-            raise CorruptEntryError(meta, "meta", "no generation after initialisation")
-        if _text(stored) != name:
-            raise TypeError(f"{self.key!r} holds a {_text(stored)}, not a {name}")
-        return _text(gen)
-
-    def _adopt(self, gen: str) -> None:
+        if gen and not stored:
+            raise CorruptEntryError(self._keys[0], "meta", "a generation without a type")
+        if stored and stored != name:
+            raise TypeError(f"{self.key!r} holds a {stored}, not a {name}")
         self._gen = gen
+        self._deadline = deadline or None
         self._cursor = self._acked = "0-0"
+        if gen and self._deadline is None and self.ttl_ms is not None:
+            _log.warning("%r was created without a TTL: it does not expire", self.key)
 
-    def _resync(self, current: str) -> None:
-        """The object's generation changed or vanished: adopt the new one, re-upload all."""
-        self._adopt(current or self._initialise())
-        self._dirty = True
-        self._persist(encode(self._state))
+    def _life_changed(self, current: str, now: int) -> bool:
+        """The object's generation is not this handle's: it expired, or Redis lost it.
+
+        ``now`` is the Redis clock. The deadline this handle knew is at most the real one
+        (deadlines only grow), so once ``now`` is past it the life may have expired, and it
+        is treated as expired: the local state is dropped, never re-uploaded, and the
+        handle starts afresh. Before it, the object cannot have expired, so Redis lost it:
+        the full state is re-uploaded. Returns whether the handle started afresh.
+        """
+        expired = bool(self._gen) and self._deadline is not None and now >= self._deadline
+        if expired:
+            _log.info("%r expired (life %s): starting afresh", self.key, self._gen)
+            self._state = self._fresh_state()
+            self._dirty = False
+        elif self._gen:
+            self._dirty = True  # Redis lost what this handle holds: send it all again
+        del current  # the lookup reads the life afresh (it may have moved on again)
+        self._adopt()
+        return expired
 
     def _persist(self, data: bytes) -> int:
-        """Append ``data`` (or the full state if Redis may lack something); stream length."""
-        if self._dirty:
-            data = encode(self._state)  # the full state covers the delta and what was lost
-        meta, _, log = self._keys
+        """Append ``data`` (or the full state if Redis may lack something); stream length.
+
+        Raises ``_Expired`` if the object expired meanwhile and the handle started afresh:
+        ``data`` then belongs to a life that is over and is not sent.
+        """
+        name = type(self._state).__name__
         for _ in range(8):
+            if self._dirty:
+                data = encode(self._state)  # the full state covers the delta and what was lost
             try:
                 reply = self._checked(
-                    self.store._append, (meta, log), (self._gen, self.writer, data)
+                    self.store._append,
+                    self._keys,
+                    (self._gen, self.writer, data, secrets.token_hex(8), name, self.ttl_ms or ""),
                 )
             except StoreUnavailableError:
                 self._dirty = True
                 raise
             if reply[0] == 1:
+                self._gen = _text(reply[5])
+                self._deadline = int(reply[3]) or None
                 self._acked = max(self._acked, _text(reply[1]), key=_id_key)
                 self._dirty = False
                 return int(reply[2])
-            current = _text(reply[1])
-            self._adopt(current or self._initialise())
-            data = encode(self._state)
+            if self._life_changed(_text(reply[1]), int(reply[2])):
+                raise _Expired
         self._dirty = True
         raise StoreUnavailableError(f"the generation of {self.key!r} keeps changing")
 

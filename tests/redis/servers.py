@@ -132,11 +132,15 @@ class RedisServer:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
 
-    def wipe(self) -> None:
-        """Stop and delete the data directory's contents: the next start is an empty Redis."""
+    def wipe(self, *, keep: tuple[str, ...] = ()) -> None:
+        """Stop and delete the data directory's contents: the next start is an empty Redis.
+
+        ``keep=("nodes.conf",)`` keeps a cluster node's identity and slots: it comes back as
+        the same master of the same slots, holding nothing.
+        """
         self.stop()
         for entry in self.directory.iterdir():
-            if entry.name != "redis.log":
+            if entry.name != "redis.log" and entry.name not in keep:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
@@ -171,12 +175,15 @@ class RedisClusterServers:
             capture_output=True,
             timeout=30,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if all(self._state_ok(node.port) for node in self.nodes):
-                return
+        self.wait_ok()
+
+    def wait_ok(self, timeout: float = 20.0) -> None:
+        """Wait until every node reports ``cluster_state:ok`` (after a node restarted)."""
+        deadline = time.monotonic() + timeout
+        while not all(self._state_ok(node.port) for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not reach cluster_state:ok")
             time.sleep(0.05)
-        raise RuntimeError("the cluster did not reach cluster_state:ok")
 
     @staticmethod
     def _state_ok(port: int) -> bool:

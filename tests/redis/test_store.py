@@ -74,10 +74,10 @@ def _spawn_writer(target: Target, namespace: str, type_name: str, replica: str, 
 
 @pytest.mark.parametrize("type_name", ["PNCounter", "ORSet"])
 def test_a_writer_killed_mid_run_restarts_and_continues(
-    redis_server: RedisServer, type_name: str, tmp_path: Path
+    target: Target, type_name: str, tmp_path: Path
 ) -> None:
     """SIGKILL a writer; its restart is a new incarnation: no dot reused, nothing lost."""
-    target, namespace = Target("single", redis_server.port), _namespace()
+    namespace = _namespace()
     acks = tmp_path / "w"
     steady = _spawn_writer(target, namespace, type_name, "s", ops=40, acks=tmp_path / "s")
     doomed = _spawn_writer(target, namespace, type_name, "w", ops=100_000, acks=acks, pause=0.002)
@@ -123,7 +123,7 @@ def test_redis_killed_mid_run_restarts_from_its_aof_with_nothing_acknowledged_lo
         cluster: RedisClusterServers = request.getfixturevalue("durable_cluster")
         target = Target("cluster", cluster.nodes[0].port)
         client = target.client()
-        node = client.get_node_from_key(f"{{{namespace}:obj}}:log")
+        node = client.get_node_from_key(RedisStore(client, namespace=namespace).keys("obj")[2])
         server = next(n for n in cluster.nodes if n.port == int(node.port))
         client.close()
     writers = [
@@ -148,18 +148,39 @@ def test_redis_killed_mid_run_restarts_from_its_aof_with_nothing_acknowledged_lo
     store.close()
 
 
+@pytest.mark.parametrize("kind", ["single", "cluster"])
 def test_a_redis_restarted_empty_is_detected_and_live_handles_reupload(
-    redis_server: RedisServer,
+    request: pytest.FixtureRequest, kind: str
 ) -> None:
-    target, namespace = Target("single", redis_server.port), _namespace()
+    """In a cluster the master that owns the object's slot restarts empty, keeping its
+    identity and slots (nodes.conf): the same master, holding nothing."""
+    namespace = _namespace()
+    keep: tuple[str, ...] = ()
+    cluster: RedisClusterServers | None = None
+    if kind == "single":
+        redis_server: RedisServer = request.getfixturevalue("redis_server")
+        target = Target("single", redis_server.port)
+    else:
+        cluster = request.getfixturevalue("redis_cluster")
+        target = Target("cluster", cluster.nodes[0].port)
+        client = target.client()
+        node = client.get_node_from_key(RedisStore(client, namespace=namespace).keys("obj")[2])
+        redis_server = next(n for n in cluster.nodes if n.port == int(node.port))
+        client.close()
+        keep = ("nodes.conf",)
     stores = [target.store(namespace), target.store(namespace)]
     a = stores[0].open("obj", ORSet, replica="a")
     b = stores[1].open("obj", ORSet, replica="b")
     a.update(lambda s: s.add("from-a"))
     b.update(lambda s: s.add("from-b"))
     a.pull()
-    redis_server.wipe()  # the server loses everything (no persistence, a flush, a new host)
+    redis_server.wipe(keep=keep)  # it loses everything (no persistence, a flush, a new host)
     redis_server.start()
+    if cluster is not None:
+        cluster.wait_ok()
+    probe = target.client()
+    assert not probe.exists(*stores[0].keys("obj"))  # really empty
+    probe.close()
     a.update(lambda s: s.add("after"))  # detects the missing generation, re-uploads all
     assert b.fresh() == {"from-a", "from-b", "after"}
     late = target.store(namespace).open("obj", ORSet, replica="c")
@@ -280,8 +301,12 @@ def test_an_unreachable_redis_leaves_the_update_local_then_reuploads_it(
 def test_open_refuses_another_type_and_update_checks_its_delta(target: Target) -> None:
     store = target.store(_namespace())
     counter = store.open("obj", PNCounter, replica="a")
+    early = store.open("obj", ORSet, replica="early")  # nothing there yet: opening writes nothing
+    counter.update(lambda s: s.increment(1))  # the first write creates the object
     with pytest.raises(TypeError, match="holds a PNCounter"):
         store.open("obj", ORSet, replica="b")
+    with pytest.raises(TypeError, match="holds a PNCounter"):
+        early.update(lambda s: s.add(1))
     with pytest.raises(TypeError, match="must return the delta"):
         counter.update(lambda s: s.value)  # type: ignore[arg-type,return-value]
     counter.close()
@@ -291,7 +316,7 @@ def test_open_refuses_another_type_and_update_checks_its_delta(target: Target) -
 
 def test_keys_share_one_cluster_hash_tag() -> None:
     store = RedisStore.__new__(RedisStore)
-    store.namespace = "shop:v2"
+    store.namespace, store.version = "shop", 2
     assert store.keys("cart:1") == (
         "{shop:v2:cart:1}:meta",
         "{shop:v2:cart:1}:snap",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,40 @@ def run_writers(
         process.join(timeout=30)
         assert process.exitcode == 0, f"writer exited with {process.exitcode}"
     return results
+
+
+def write_expiring(
+    target: Target,
+    namespace: str,
+    key: str,
+    replica: str,
+    ops: int,
+    ack_path: str,
+    ttl_ms: int,
+    seed: int,
+    quiet: Any,
+) -> None:
+    """Add ``ops`` unique elements to an ORSet that expires ``ttl_ms`` after its last write.
+
+    Pauses between writes are drawn up to twice the TTL, so the object now and then expires
+    while writers are between writes; halfway, every writer waits on ``quiet`` (a Barrier)
+    and then sleeps three TTLs, so it expires at least once. Each acknowledged add appends
+    ``element generation monotonic-time`` to the ack file (CLOCK_MONOTONIC is system-wide).
+    """
+    rng = random.Random(seed)
+    store = target.store(namespace, retry_for=20.0)
+    handle = store.open(key, ORSet, replica=replica, ttl_ms=ttl_ms)
+    with Path(ack_path).open("a") as acks:
+        for i in range(ops):
+            if i == ops // 2:
+                quiet.wait(timeout=60)
+                time.sleep(3 * ttl_ms / 1000)
+            element = f"{replica}-{i}"
+            handle.update(lambda s, element=element: s.add(element))
+            acks.write(f"{element} {handle.generation} {time.monotonic()}\n")
+            acks.flush()
+            if rng.random() < 0.3:
+                handle.pull()
+            time.sleep(rng.uniform(0, 2 * ttl_ms / 1000))
+    handle.close()
+    store.close()
