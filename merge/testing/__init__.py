@@ -31,6 +31,7 @@ Examples:
 """
 
 from merge.testing._core import Call, CRDTType, ManualTime, Op
+from merge.testing._engine import History
 from merge.testing.convergence import ConvergenceMachine, check_convergence
 from merge.testing.models import HistoryRegister, TombstoneSet, Write
 from merge.testing.registry import mutators, register_type
