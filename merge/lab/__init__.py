@@ -6,6 +6,12 @@ Replication (``merge.lab.latency``, ``merge.lab.staleness``): latency laws
 ``k_staleness``, and ``pbs``, a Monte Carlo simulation of t-visibility after
 Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012).
 
+Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
+clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
+delete-on-write invalidation on the simulation core's clock and lossy wire, and measures
+hit ratio, stale reads, staleness, database load and lost acknowledged writes
+(``CacheResult``); ``CacheSimulation`` is the same model driven by hand. Pure Python.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
@@ -18,13 +24,24 @@ Examples:
     0.97
 """
 
+from merge.lab.caching import (
+    INVALIDATIONS,
+    POLICIES,
+    CacheResult,
+    CacheSimulation,
+    simulate_cache,
+)
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
     "FITS",
+    "INVALIDATIONS",
+    "POLICIES",
     "WARS",
+    "CacheResult",
+    "CacheSimulation",
     "Exponential",
     "LabConfigError",
     "LabError",
@@ -35,4 +52,5 @@ __all__ = [
     "WARSDelays",
     "k_staleness",
     "pbs",
+    "simulate_cache",
 ]
