@@ -19,7 +19,7 @@ _T = TypeVar("_T")
 
 
 #: the crdts types refuse an empty replica id too (crdts.values.check_replica)
-_EMPTY_REPLICA = "a replica id must be a non-empty str; name the replica (\"a\", \"eu-1\")"
+_EMPTY_REPLICA = 'a replica id must be a non-empty str; name the replica ("a", "eu-1")'
 
 
 def _leq(small: dict[str, int], large: dict[str, int]) -> bool:

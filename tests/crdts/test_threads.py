@@ -339,7 +339,7 @@ def test_a_failing_update_releases_the_lock() -> None:
     with pytest.raises(RuntimeError):
         cart.update("book", fail)
     assert not _run_threads(lambda: cart.add("pen"))
-    assert cart.items == {"pen": 1}
+    assert cart.quantities == {"pen": 1}
 
 
 def test_iterating_a_replica_iterates_a_snapshot() -> None:
