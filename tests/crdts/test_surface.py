@@ -7,7 +7,7 @@ import inspect
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crdts
@@ -269,6 +269,7 @@ def test_every_mutator_is_annotated_to_return_its_own_type(spec: TypeSpec) -> No
 
 
 @pytest.mark.parametrize("spec", TYPES, ids=repr)
+@settings(max_examples=25)  # 18 types: the law tests already run long programs on copies
 @given(data=st.data())
 def test_a_copy_of_a_bound_replica_is_a_second_writer_not_the_same_one(
     spec: TypeSpec, data: Any
