@@ -18,6 +18,10 @@ __all__ = ["VectorClock"]
 _T = TypeVar("_T")
 
 
+#: the crdts types refuse an empty replica id too (crdts.values.check_replica)
+_EMPTY_REPLICA = 'a replica id must be a non-empty str; name the replica ("a", "eu-1")'
+
+
 def _leq(small: dict[str, int], large: dict[str, int]) -> bool:
     """Whether every entry of ``small`` is at most the same entry of ``large``.
 
@@ -54,7 +58,7 @@ class VectorClock(Mapping[str, int]):
 
     Raises:
         TypeError: A replica id is not a ``str`` or a counter is not an ``int``.
-        ValueError: A counter is negative.
+        ValueError: A counter is negative, or a replica id is ``""``.
 
     Examples:
         >>> from clocks import VectorClock
@@ -95,6 +99,8 @@ class VectorClock(Mapping[str, int]):
                     f"replica ids must be str, got {type(replica).__name__} {replica!r}; "
                     "convert ids with str() before building a VectorClock"
                 )
+            if not replica:
+                raise ValueError(_EMPTY_REPLICA)
             if not isinstance(counter, int) or isinstance(counter, bool):
                 raise TypeError(
                     f"counter for replica {replica!r} must be an int, got "
@@ -212,6 +218,7 @@ class VectorClock(Mapping[str, int]):
 
         Raises:
             TypeError: ``replica`` is not a ``str``.
+            ValueError: ``replica`` is ``""``.
 
         Examples:
             >>> from clocks import VectorClock
@@ -222,6 +229,8 @@ class VectorClock(Mapping[str, int]):
         """
         if not isinstance(replica, str):
             raise TypeError(f"replica ids must be str, got {type(replica).__name__} {replica!r}")
+        if not replica:
+            raise ValueError(_EMPTY_REPLICA)
         entries = self._entries.copy()
         if replica in entries:
             entries[replica] += 1

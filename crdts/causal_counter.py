@@ -6,7 +6,7 @@ context. Join: the causal kernel's rule. Value: the sum of the live amounts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
@@ -63,13 +63,13 @@ class CausalCounter(CausalCRDT, type_code=12):
         self._store: DotFun[int] = DotFun()
 
     @locked
-    def increment(self, by: int = 1) -> CausalCounter:
+    def increment(self, by: int = 1) -> Self:
         """Add ``by`` (>= 0); return the delta."""
         amount = _amount(by)
         return self._mutate(add=(amount,) if amount else ())
 
     @locked
-    def decrement(self, by: int = 1) -> CausalCounter:
+    def decrement(self, by: int = 1) -> Self:
         """Subtract ``by`` (>= 0); return the delta."""
         amount = _amount(by)
         return self._mutate(add=(-amount,) if amount else ())
@@ -81,7 +81,7 @@ class CausalCounter(CausalCRDT, type_code=12):
             assert type(amount) is int and amount != 0, (dot, amount)
 
     @locked
-    def _reset_to(self, amount: int) -> CausalCounter:
+    def _reset_to(self, amount: int) -> Self:
         """Retire every update observed here and record ``amount`` as one fresh update.
 
         What a concurrent update added survives beside it (used by ``Cart.remove``).

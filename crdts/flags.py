@@ -7,7 +7,7 @@ and all are enables.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from crdts._base import locked
 from crdts._causal import CausalCRDT, DotFun
@@ -50,12 +50,12 @@ class EWFlag(CausalCRDT, type_code=10):
         self._store: DotFun[bool] = DotFun()
 
     @locked
-    def enable(self) -> EWFlag:
+    def enable(self) -> Self:
         """Turn the flag on; return the delta."""
         return self._mutate(list(self._store.dots()), (True,))
 
     @locked
-    def disable(self) -> EWFlag:
+    def disable(self) -> Self:
         """Turn the flag off, as far as observed; return the delta."""
         return self._mutate(list(self._store.dots()))
 
@@ -99,12 +99,12 @@ class DWFlag(CausalCRDT, type_code=11):
         self._store: DotFun[bool] = DotFun()
 
     @locked
-    def enable(self) -> DWFlag:
+    def enable(self) -> Self:
         """Turn the flag on; return the delta."""
         return self._mutate(list(self._store.dots()), (True,))
 
     @locked
-    def disable(self) -> DWFlag:
+    def disable(self) -> Self:
         """Turn the flag off; return the delta."""
         return self._mutate(list(self._store.dots()), (False,))
 

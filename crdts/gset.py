@@ -7,7 +7,7 @@ set, as a frozenset.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from crdts._base import CRDT, locked
 from crdts._values import check_element
@@ -24,8 +24,10 @@ class GSet(CRDT, type_code=5):
     iteration (in no particular order).
 
     Surprises: nothing can be removed, ever — use a [`TwoPSet`][crdts.TwoPSet] (remove
-    once, for good), an ``LWWElementSet`` or an ``ORSet``. Elements that Python considers
-    equal are one element: ``1``, ``1.0`` and ``True`` collapse into whichever arrived first.
+    once, for good), an ``LWWElementSet`` or an ``ORSet``. It is the one set without
+    ``remove`` and ``discard``: calling either raises ``AttributeError`` saying so.
+    Elements that Python considers equal are one element: ``1``, ``1.0`` and ``True``
+    collapse into whichever arrived first.
 
     Examples:
         >>> from crdts.gset import GSet
@@ -42,6 +44,16 @@ class GSet(CRDT, type_code=5):
 
     __slots__ = ("_elements",)
 
+    if not TYPE_CHECKING:  # at run time only, so that type checkers still flag the call
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("remove", "discard", "clear"):
+                raise AttributeError(
+                    f"a GSet only grows: it has no {name}(); use a TwoPSet (remove once), "
+                    f"an ORSet or an LWWElementSet to remove elements"
+                )
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __init__(self, *, replica: str | None = None) -> None:
         super().__init__(replica=replica)
         self._elements: set[Any] = set()
@@ -53,7 +65,10 @@ class GSet(CRDT, type_code=5):
         return frozenset(self._elements)
 
     def __contains__(self, element: object) -> bool:
-        return element in self._elements
+        try:
+            return element in self._elements
+        except TypeError:  # unhashable: cannot be an element
+            return False
 
     def __len__(self) -> int:
         return len(self._elements)

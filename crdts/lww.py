@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 from clocks import HLC, Timestamp
 from crdts._base import _KEEP, CRDT, locked
 from crdts._identity import name_of
+from crdts._mapping import MappingReads
 from crdts._values import check_element, check_value, own_value
 from crdts._wire import (
     check_timestamp,
@@ -370,7 +371,10 @@ class LWWElementSet(_Stamped, type_code=7):
         return frozenset(self._live)
 
     def __contains__(self, element: object) -> bool:
-        return element in self._live
+        try:
+            return element in self._live
+        except TypeError:  # unhashable: cannot be an element
+            return False
 
     def __len__(self) -> int:
         return len(self._live)
@@ -399,6 +403,18 @@ class LWWElementSet(_Stamped, type_code=7):
             UnboundReplicaError: this instance has no replica id.
             TypeError, ValueError: ``element`` is not a supported element, or ``timestamp``
                 is not a valid ``Timestamp``.
+        """
+        return self._record(element, timestamp, removal=True)
+
+    @locked
+    def discard(self, element: Any, *, timestamp: Timestamp | None = None) -> Self:
+        """The same as ``remove``, which never raises for an absent element (so the set
+        family shares ``discard``): a removal here is a timestamped fact that can beat an
+        add still on its way. Return the delta.
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError, ValueError: as for ``remove``.
         """
         return self._record(element, timestamp, removal=True)
 
@@ -534,15 +550,16 @@ def _entry_key(value: Any) -> tuple[int, bytes]:
     return (0, b"") if value is _REMOVED else (1, value_key(value))
 
 
-class LWWMap(_Stamped, type_code=14):
+class LWWMap(_Stamped, MappingReads, type_code=14):
     """A map where each key holds its latest write: a value, or a removal.
 
     ``set(key, value)`` and ``remove(key)`` record a timestamped write for the key;
     ``merge`` keeps, per key, the write with the larger timestamp (on a tie — one replica
     reusing a stamp — a value beats a removal, and values are compared by a fixed order).
     Merging observes the latest incoming timestamp into the clock. The value is a dict of
-    the keys whose latest write is a value; the map also supports ``in``, ``len`` and
-    ``get(key, default)``.
+    the keys whose latest write is a value. The map reads like a read-only ``dict`` (as
+    ``ORMap`` and ``Cart`` do): ``m[key]`` (``KeyError`` if absent), ``get(key, default)``,
+    ``in``, ``len``, iteration over the keys, and ``keys()``, ``items()``, ``values()``.
 
     Surprises: each key is an independent last-writer-wins register, so concurrent sets of
     one key keep only one value, and a removal beats a concurrent set that is stamped
@@ -559,8 +576,8 @@ class LWWMap(_Stamped, type_code=14):
         >>> b.merge(a.set("color", "red"))
         >>> a.merge(b.remove("color"))  # b saw a's write, so its removal is later
         >>> a.merge(b.set("size", 3))
-        >>> a.value, "color" in a, a.get("size")
-        ({'size': 3}, False, 3)
+        >>> a.value, "color" in a, a.get("size"), a["size"], list(a.items())
+        ({'size': 3}, False, 3, 3, [('size', 3)])
 
     Merge cost: O(m) for m keys in the merged-in state (plus O(v) per tie between values of
     size v). State size: O(n) for n keys ever set or removed, plus the values.
@@ -586,11 +603,34 @@ class LWWMap(_Stamped, type_code=14):
         }
 
     def __contains__(self, key: object) -> bool:
-        entry = self._entries.get(key)
+        try:
+            entry = self._entries.get(key)
+        except TypeError:  # unhashable: cannot be a key
+            return False
         return entry is not None and entry[1] is not _REMOVED
 
     def __len__(self) -> int:
         return self._live
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over a snapshot of the keys that hold a value (taken under the lock)."""
+        return iter(self._keys())
+
+    @locked
+    def _keys(self) -> tuple[Any, ...]:
+        return tuple(key for key, (_, value) in self._entries.items() if value is not _REMOVED)
+
+    @locked
+    def __getitem__(self, key: Any) -> Any:
+        """The value of ``key`` (a copy if it holds lists or dicts).
+
+        Raises:
+            KeyError: ``key`` has no value here (never set, or removed).
+        """
+        entry = self._entries.get(key)
+        if entry is None or entry[1] is _REMOVED:
+            raise KeyError(key)
+        return own_value(entry[1])
 
     @locked
     def get(self, key: Any, default: Any = None) -> Any:

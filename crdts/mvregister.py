@@ -9,7 +9,7 @@ after concurrent ones.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from crdts import _wire
 from crdts._base import locked
@@ -26,10 +26,17 @@ class MVRegister(CausalCRDT, type_code=4):
     each survive; the reader sees all of them in ``values`` (ordered by the dot that wrote
     them, so the same order on every replica) and may ``resolve`` them into one.
 
+    Reading: ``values`` is the tuple of siblings — every concurrent value, ordered by the
+    dot that wrote it, ``()`` before any write. ``value`` is the same tuple (every type's
+    ``value`` is its whole observable state, the thing replicas converge on), never a
+    single value that turns into a tuple when a concurrent write arrives; use
+    ``resolve`` (or ``values[0]`` after checking ``len``) to get one value.
+
     Surprises:
         * ``values`` is a tuple, even when there is one value, and ``()`` before any write.
         * Two replicas assigning the *same* value concurrently give two equal siblings.
-        * Values are stored by reference: do not mutate a list or dict after assigning it.
+        * Values are copied in and out: a list or dict changed after ``assign``, or after
+          reading it, changes nothing in the register.
 
     Examples:
         >>> from crdts import MVRegister
@@ -58,13 +65,13 @@ class MVRegister(CausalCRDT, type_code=4):
         self._store: DotFun[Any] = DotFun()
 
     @locked
-    def assign(self, value: Any) -> MVRegister:
+    def assign(self, value: Any) -> Self:
         """Replace every value observed here with ``value``; return the delta."""
         value = own_value(check_value(value))
         return self._mutate(list(self._store.dots()), (value,))
 
     @locked
-    def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> MVRegister:
+    def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> Self:
         """Assign ``fn(values)``: collapse the siblings into one value; return the delta.
 
         An empty register has nothing to resolve: ``fn`` is not called and the delta is
@@ -83,5 +90,5 @@ class MVRegister(CausalCRDT, type_code=4):
 
     @property
     def value(self) -> tuple[Any, ...]:
-        """Same as ``values``."""
+        """The siblings tuple, the same as ``values`` (a tuple even with one sibling)."""
         return self.values

@@ -16,6 +16,7 @@ import msgpack
 from crdts import _registry, _wire
 from crdts._base import lock_of, locked
 from crdts._causal import CausalContext, CausalCRDT, Dot
+from crdts._mapping import MappingReads
 from crdts._values import check_element
 from crdts.errors import DotConflictError
 
@@ -24,7 +25,7 @@ __all__ = ["ORMap"]
 _MISSING: Any = object()
 
 
-class ORMap(CausalCRDT, type_code=13):
+class ORMap(CausalCRDT, MappingReads, type_code=13):
     """An observed-remove map of causal CRDTs, with reset-remove semantics.
 
     ``update(key, fn)`` hands ``fn`` the key's nested CRDT (bound to this replica, created
@@ -36,6 +37,11 @@ class ORMap(CausalCRDT, type_code=13):
     Values must be causal types: ``ORSet``, ``RWORSet``, ``MVRegister``,
     ``EWFlag``, ``DWFlag``, ``CausalCounter``, or a map — spell a map of maps
     as ``ORMap(ORMap(ORSet))``.
+
+    Reading: the map reads like a read-only ``dict`` of nested values (as ``LWWMap`` and
+    ``Cart`` do): ``m[key]`` (``KeyError`` if absent), ``get(key, default)``, ``in``,
+    ``len``, iteration over the keys, and ``keys()``, ``items()``, ``values()``; every
+    read is a snapshot.
 
     Surprises:
         * A removed key comes back if a concurrent update touched it, holding only that
@@ -108,7 +114,6 @@ class ORMap(CausalCRDT, type_code=13):
 
     # -- mutators --------------------------------------------------------------------------
 
-    @locked
     def update(self, key: Hashable, fn: Callable[[Any], Any]) -> Self:
         """Apply ``fn`` to the nested CRDT under ``key``; return the map delta.
 
@@ -117,6 +122,11 @@ class ORMap(CausalCRDT, type_code=13):
         under this map's lock (see "Threads" in the docs): other threads wait for it, so it
         should not block or wait on other threads.
         """
+        return self._update(key, fn)
+
+    @locked
+    def _update(self, key: Hashable, fn: Callable[[Any], Any]) -> Self:
+        """``update``, for this module and its subclasses (``Cart`` refuses the public one)."""
         check_element(key, "key")
         replica = self._writer()
         value = self._entries.get(key)
@@ -197,7 +207,7 @@ class ORMap(CausalCRDT, type_code=13):
         gone = set(writers)
         delta = self._empty()
         for key in [k for k, v in self._entries.items() if _holds(v, gone)]:
-            delta.merge(self.update(key, lambda value: value._fold(writers)))
+            delta.merge(self._update(key, lambda value: value._fold(writers)))
         return delta
 
     def _drop_dots(self, writer: str) -> None:
@@ -222,6 +232,11 @@ class ORMap(CausalCRDT, type_code=13):
 
     @locked
     def __getitem__(self, key: Hashable) -> Any:
+        """The nested value under ``key``.
+
+        Raises:
+            KeyError: ``key`` is not in this replica's map.
+        """
         return self._entries[key].value
 
     def __contains__(self, key: object) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from crdts import _wire
 from crdts._base import lock_of, locked
@@ -74,7 +74,7 @@ class ORSet(CausalCRDT, type_code=8):
 
     # -- mutators --------------------------------------------------------------------------
 
-    def add(self, element: Hashable) -> ORSet:
+    def add(self, element: Hashable) -> Self:
         """Add ``element``; return the delta. Re-adding refreshes its dot."""
         # the hot path takes the lock itself, by its methods (cheaper than a decorator's
         # extra call, and than a with statement): bench/threads.py times the shapes
@@ -85,7 +85,7 @@ class ORSet(CausalCRDT, type_code=8):
         finally:
             lock.release()
 
-    def _add(self, element: Hashable) -> ORSet:
+    def _add(self, element: Hashable) -> Self:
         """``add``, with the lock held."""
         replica = self._replica
         if type(element) is not str or not element.isascii():
@@ -110,10 +110,10 @@ class ORSet(CausalCRDT, type_code=8):
         else:
             counters[counter] = element
         index[element] = (replica, counter)
-        return _single_add_delta(replica, counter, element)
+        return _single_add_delta(type(self), replica, counter, element)
 
     @locked
-    def remove(self, element: Hashable) -> ORSet:
+    def remove(self, element: Hashable) -> Self:
         """Remove ``element`` as observed here; return the delta.
 
         Raises:
@@ -126,12 +126,12 @@ class ORSet(CausalCRDT, type_code=8):
         return self._mutate(dots)
 
     @locked
-    def discard(self, element: Hashable) -> ORSet:
+    def discard(self, element: Hashable) -> Self:
         """Remove ``element`` if present; return the (possibly empty) delta."""
         return self._mutate(self._store.dots_of(element))
 
     @locked
-    def clear(self) -> ORSet:
+    def clear(self) -> Self:
         """Remove every element this replica has observed; return the delta."""
         return self._mutate(list(self._store.dots()))
 
@@ -157,9 +157,12 @@ class ORSet(CausalCRDT, type_code=8):
         return iter(self.value)
 
 
-def _single_add_delta(replica: str, counter: int, element: Any) -> ORSet:
+_Set = TypeVar("_Set", bound=ORSet)
+
+
+def _single_add_delta(cls: type[_Set], replica: str, counter: int, element: Any) -> _Set:
     """The delta of adding a new element under dot ``(replica, counter)``, built directly."""
-    delta = ORSet.__new__(ORSet)
+    delta = cls.__new__(cls)
     delta._replica = None
     delta._retired = None
     delta._lock = None

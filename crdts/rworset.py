@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 from operator import itemgetter
-from typing import Any
+from typing import Any, Self
 
 from crdts import _wire
 from crdts._base import locked
@@ -72,13 +72,13 @@ class RWORSet(CausalCRDT, type_code=9):
     # -- mutators --------------------------------------------------------------------------
 
     @locked
-    def add(self, element: Hashable) -> RWORSet:
+    def add(self, element: Hashable) -> Self:
         """Add ``element``; return the delta."""
         check_element(element)
         return self._mutate(self._store.dots_of(element), ((element, True),))
 
     @locked
-    def remove(self, element: Hashable) -> RWORSet:
+    def remove(self, element: Hashable) -> Self:
         """Remove ``element``; return the delta.
 
         Raises:
@@ -90,14 +90,14 @@ class RWORSet(CausalCRDT, type_code=9):
         return self._mutate(self._store.dots_of(element), ((element, False),))
 
     @locked
-    def discard(self, element: Hashable) -> RWORSet:
+    def discard(self, element: Hashable) -> Self:
         """Remove ``element`` if present; return the (possibly empty) delta."""
         if not self._present(element):
             return self._mutate()
         return self._mutate(self._store.dots_of(element), ((element, False),))
 
     @locked
-    def clear(self) -> RWORSet:
+    def clear(self) -> Self:
         """Remove every element present here; return the delta."""
         present = [e for e in self._elements() if self._present(e)]
         retire = [dot for e in present for dot in self._store.dots_of(e)]

@@ -66,7 +66,10 @@ class TwoPSet(CRDT, type_code=6):
 
     @locked
     def __contains__(self, element: object) -> bool:
-        return element in self._added and element not in self._removed
+        try:
+            return element in self._added and element not in self._removed
+        except TypeError:  # unhashable: cannot be an element
+            return False
 
     @locked
     def __len__(self) -> int:

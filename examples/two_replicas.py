@@ -14,13 +14,13 @@ laptop.merge(decode(encode(phone.add("book", 2))))
 # During the partition the laptop deletes the book while the phone adds a pen.
 to_phone = [encode(laptop.remove("book"))]
 to_laptop = [encode(phone.add("pen"))]
-print("during the partition: phone", phone.items, "| laptop", laptop.items)
+print("during the partition: phone", phone.quantities, "| laptop", laptop.quantities)
 
 # The partition heals: each side merges the other's deltas, shipped as bytes.
 for message in to_phone:
     phone.merge(decode(message))
 for message in to_laptop:
     laptop.merge(decode(message))
-print("after the heal:       phone", phone.items, "| laptop", laptop.items)
-assert phone == laptop and phone.items == {"pen": 1}
+print("after the heal:       phone", phone.quantities, "| laptop", laptop.quantities)
+assert phone == laptop and phone.quantities == {"pen": 1}
 print("converged: the deleted book stays deleted, the concurrent pen is kept")

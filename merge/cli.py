@@ -990,7 +990,7 @@ def _demo_cart(out: TextIO) -> int:
         node.put(cart, context)
 
     def cart_of(name: str) -> dict[str, int]:
-        items: dict[str, int] = network.replica(name).state.items
+        items: dict[str, int] = network.replica(name).state.quantities
         return items
 
     # a step's label on a line of its own, then (who, Dynamo's view, the Cart's view) lines

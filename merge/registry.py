@@ -294,8 +294,8 @@ def _or_map(state: Any, rng: random.Random) -> Any:
 
 
 def _cart(state: Any, rng: random.Random) -> Any:
-    if state.items and rng.random() < 0.35:
-        return state.remove(_present(rng, state.items))
+    if state.quantities and rng.random() < 0.35:
+        return state.remove(_present(rng, state.quantities))
     return state.add(_item(rng), rng.randint(1, 3))
 
 

@@ -64,7 +64,7 @@ def test_dynamo_shopping_cart_deleted_item_resurrects_under_union_but_not_in_car
     network.heal()
     network.settle()
     assert network.converged()
-    assert network.replica("phone").state.items == {"pen": 1}
+    assert network.replica("phone").state.quantities == {"pen": 1}
 
 
 @pytest.mark.parametrize(("cls", "expected"), [(ORSet, {"x"}), (RWORSet, frozenset())])

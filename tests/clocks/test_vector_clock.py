@@ -288,3 +288,13 @@ def test_increment_inflates_strictly(clock: VectorClock, replica: str) -> None:
     assert bumped.compare(clock) is Order.AFTER
     assert bumped.get(replica, 0) == clock.get(replica, 0) + 1
     assert len(bumped) - len(clock) == (replica not in clock)
+
+
+@pytest.mark.parametrize("counter", [0, 1])
+def test_an_empty_replica_id_is_refused_as_the_crdts_types_refuse_it(counter: int) -> None:
+    """Regression (issue 11): ``VectorClock({"": 1})`` was accepted while every crdts type
+    refuses ``replica=""``; both now say to name the replica."""
+    with pytest.raises(ValueError, match="non-empty str"):
+        VectorClock({"": counter})
+    with pytest.raises(ValueError, match="non-empty str"):
+        VectorClock().increment("")

@@ -150,7 +150,7 @@ def test_a_cart_restored_from_a_stale_snapshot_keeps_both_adds() -> None:
     _, peer = _stale_restart(
         lambda r: Cart(replica=r), lambda c: c.add("book"), lambda c: c.add("book")
     )
-    assert peer.items == {"book": 2}
+    assert peer.quantities == {"book": 2}
 
 
 def test_an_orset_add_after_a_stale_restart_survives_the_peers_removal_of_the_old_one() -> None:

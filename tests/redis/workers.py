@@ -95,7 +95,7 @@ def value_of(type_name: str, state: CRDT) -> Any:
     if type_name == "ORSet":
         return set(state.value)
     if type_name == "Cart":
-        return dict(state.items)  # type: ignore[attr-defined]
+        return dict(state.quantities)  # type: ignore[attr-defined]
     return dict(state.value)
 
 
