@@ -11,7 +11,7 @@ import copyreg
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clocks.hlc import Timestamp
+    from clocks.timestamp import Timestamp
 
 __all__ = ["ClockDriftError", "ClockError"]
 
