@@ -6,7 +6,8 @@ Replication (``merge.lab.latency``, ``merge.lab.staleness``): latency laws
 ``k_staleness``, and ``pbs``, a Monte Carlo simulation of t-visibility after
 Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012). ``simulate_quorum``
 (``merge.lab.quorum``) plays the same protocol out event by event on the same draws, as a
-check on ``pbs`` trial for trial (``QuorumResult``).
+check on ``pbs`` trial for trial (``QuorumResult``); ``simulate_read_repair`` adds a
+second read with blocking read repair on or off.
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
 clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
@@ -35,7 +36,7 @@ from merge.lab.caching import (
 )
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
-from merge.lab.quorum import QuorumResult, simulate_quorum
+from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "pbs",
     "simulate_cache",
     "simulate_quorum",
+    "simulate_read_repair",
 ]

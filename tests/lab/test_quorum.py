@@ -21,6 +21,7 @@ from merge.lab import (  # noqa: E402
     QuorumResult,
     WARSDelays,
     simulate_quorum,
+    simulate_read_repair,
 )
 from merge.lab.staleness import _apply_wars  # noqa: E402
 
@@ -123,3 +124,35 @@ def test_bad_configuration_is_refused(kwargs: dict[str, float], parameter: str) 
 def test_bad_delays_are_refused() -> None:
     with pytest.raises(LabConfigError, match="delays"):
         simulate_quorum(np.ones((2, 3)), r=1, w=1)  # type: ignore[arg-type]
+
+
+REPAIR_COMBOS = [(3, 1, 1, "lnkd-disk", 0.0), (3, 1, 2, "ymmr", 0.0), (5, 2, 1, "wan", 5.0)]
+
+
+@pytest.mark.parametrize(("n", "r", "w", "fit", "t_ms"), REPAIR_COMBOS)
+def test_with_read_repair_a_second_read_is_never_staler(
+    n: int, r: int, w: int, fit: str | WARS, t_ms: float
+) -> None:
+    delays, again = _draw(fit, n, seed=11), _draw(fit, n, seed=12)
+    first, second = simulate_read_repair(delays, again, r=r, w=w, t_ms=t_ms, repair=True)
+    assert not (first & ~second).any()
+    # the first read is the protocol of simulate_quorum, unchanged by what follows it
+    alone = simulate_quorum(delays, r=r, w=w, t_ms=t_ms).consistent
+    assert np.array_equal(first, alone)
+    # ... and repair only ever helps the second read
+    _, unrepaired = simulate_read_repair(delays, again, r=r, w=w, t_ms=t_ms, repair=False)
+    assert not (unrepaired & ~second).any()
+
+
+def test_without_read_repair_a_fresh_read_can_be_followed_by_a_stale_one() -> None:
+    delays, again = _draw("lnkd-disk", 3, seed=11), _draw("lnkd-disk", 3, seed=12)
+    first, second = simulate_read_repair(delays, again, r=1, w=1, repair=False)
+    assert (first & ~second).any()
+    assert np.array_equal(first, simulate_quorum(delays, r=1, w=1).consistent)
+
+
+def test_read_repair_refuses_mismatched_draws() -> None:
+    with pytest.raises(LabConfigError, match="again"):
+        simulate_read_repair(_draw("lnkd-ssd", 3), _draw("lnkd-ssd", 5), r=1, w=1)
+    with pytest.raises(LabConfigError, match="again"):
+        simulate_read_repair(_draw("lnkd-ssd", 3), np.ones((2, 3)), r=1, w=1)  # type: ignore[arg-type]
