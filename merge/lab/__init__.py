@@ -4,7 +4,10 @@ Replication (``merge.lab.latency``, ``merge.lab.staleness``): latency laws
 (``Exponential``, ``Pareto``, ``Mixture``), the PBS latency model
 ``WARS`` with its published production fits (``FITS``), the closed form
 ``k_staleness``, and ``pbs``, a Monte Carlo simulation of t-visibility after
-Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012).
+Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012). ``simulate_quorum``
+(``merge.lab.quorum``) plays the same protocol out event by event on the same draws, as a
+check on ``pbs`` trial for trial (``QuorumResult``); ``simulate_read_repair`` adds a
+second read with blocking read repair on or off.
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
 clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
@@ -33,6 +36,7 @@ from merge.lab.caching import (
 )
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
+from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
@@ -49,8 +53,11 @@ __all__ = [
     "Mixture",
     "PBSResult",
     "Pareto",
+    "QuorumResult",
     "WARSDelays",
     "k_staleness",
     "pbs",
     "simulate_cache",
+    "simulate_quorum",
+    "simulate_read_repair",
 ]
