@@ -193,20 +193,12 @@ class CRDT(Guarded, ABC):
                 f"{', '.join(missing)} (see help(crdts.CRDT) for what each must do)"
             )
 
-        def from_wire(version: int, state: Any) -> Any:
-            if version != cls.format_version:
-                raise ValueError(
-                    f"{cls.__name__} format version {version} is not supported "
-                    f"(this crdtkit reads version {cls.format_version})"
-                )
-            return cls._from_wire(state)
-
         _registry.register(
             cls,
             code=type_code,
             version=cls.format_version,
             to_wire=lambda obj: obj._to_wire(),
-            from_wire=from_wire,
+            from_wire=_registry.exact_version(cls, cls.format_version, cls._from_wire),
         )
         cls.type_code = type_code
 

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "decode",
     "encode",
+    "exact_version",
     "register",
 ]
 
@@ -49,6 +50,7 @@ DEFAULT_MAX_CLOUD = _wire.DEFAULT_MAX_CLOUD
 
 
 register = _registry.register
+exact_version = _registry.exact_version
 
 
 def _wire_type(cls: type) -> _registry.WireType:
@@ -391,13 +393,11 @@ def _vector_from_wire(version: int, state: Any) -> VectorClock:
     return VectorClock(entries)
 
 
-def _timestamp_from_wire(version: int, state: Any) -> Timestamp:
-    if version != 1:
-        raise ValueError(f"Timestamp format version {version} is not supported")
-    return _wire.timestamp_from_wire(state)
-
-
 register(
-    Timestamp, code=20, version=1, to_wire=_wire.timestamp_to_wire, from_wire=_timestamp_from_wire
+    Timestamp,
+    code=20,
+    version=1,
+    to_wire=_wire.timestamp_to_wire,
+    from_wire=exact_version(Timestamp, 1, _wire.timestamp_from_wire),
 )
 register(VectorClock, code=21, version=1, to_wire=_vector_to_wire, from_wire=_vector_from_wire)

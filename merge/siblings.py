@@ -390,19 +390,10 @@ def _join_payloads(dot: Dot, mine: Payload, theirs: Payload) -> Payload:
     return mine if my_key > their_key else theirs
 
 
-def _siblings_from_wire(version: int, state: Any) -> Siblings:
-    if version != Siblings.format_version:
-        raise ValueError(
-            f"Siblings format version {version} is not supported "
-            f"(this crdtkit reads version {Siblings.format_version})"
-        )
-    return Siblings._from_wire(state)
-
-
 codec.register(
     Siblings,
     code=Siblings.type_code,
     version=Siblings.format_version,
     to_wire=Siblings._to_wire,
-    from_wire=_siblings_from_wire,
+    from_wire=codec.exact_version(Siblings, Siblings.format_version, Siblings._from_wire),
 )
