@@ -35,8 +35,10 @@ from merge.lab.caching import (
     simulate_cache,
 )
 from merge.lab.errors import LabConfigError, LabError
+from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
@@ -46,17 +48,22 @@ __all__ = [
     "WARS",
     "CacheResult",
     "CacheSimulation",
+    "EventLoop",
     "Exponential",
     "LabConfigError",
     "LabError",
+    "LabResult",
     "LatencyLaw",
     "Mixture",
     "PBSResult",
     "Pareto",
     "QuorumResult",
+    "Scenario",
     "WARSDelays",
     "k_staleness",
     "pbs",
+    "scenario",
+    "scenarios",
     "simulate_cache",
     "simulate_quorum",
     "simulate_read_repair",
