@@ -11,21 +11,27 @@ measured in this run; byte counts are deterministic (seeded), rates are medians 
    Full-state gossip to one random peer per round is shown too: fewer bytes than gossip to
    every peer, but more rounds.
 2. Simulation throughput: messages processed per second, 5 replicas, delta sync, with loss,
-   duplication and reordering.
+   duplication and reordering, on a small set and on a 10k-element set; beside it, the same
+   run with ``leq`` answered the old way (copy the receiver's state, join, compare), whose
+   cost grows with the state on every message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # the repository root first, so that this script (bench/harness.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import crdts
+from crdts._base import CRDT
+from crdts._causal import CausalCRDT
 from merge.harness import Faults, Network
 
 ELEMENTS = 10_000
@@ -33,6 +39,7 @@ REPLICAS = 5
 CHANGES_PER_ROUND = 100  # 1% of the elements
 WARMUP_ROUNDS = 3
 MEASURED_ROUNDS = 12
+REPEATS = 5
 
 
 def large_set() -> crdts.ORSet:
@@ -125,38 +132,66 @@ def delta_vs_state() -> None:
     )
 
 
-def throughput() -> None:
-    def run() -> tuple[int, float]:
-        network = Network(
-            crdts.ORSet,
-            REPLICAS,
-            faults=Faults(drop=0.05, duplicate=0.05, reorder=0.1, delay=(1, 3)),
-            seed=3,
-        )
-        rng = random.Random(4)
-        start = time.perf_counter()
-        for step in range(400):
-            for _ in range(5):
-                replica = network.replicas[rng.randrange(REPLICAS)]
-                element = rng.randrange(200)
-                if step % 3:
-                    network.update(replica, lambda s, e=element: s.add(e))
-                else:
-                    network.update(replica, lambda s, e=element: s.discard(e))
-            network.step()
-        network.settle()
-        elapsed = time.perf_counter() - start
-        return network.metrics.messages_delivered, elapsed
-
-    samples = [run() for _ in range(5)]
-    delivered = samples[0][0]
-    assert all(count == delivered for count, _ in samples)  # deterministic
-    seconds = statistics.median(elapsed for _, elapsed in samples)
-    print(
-        f"throughput, {REPLICAS} replicas, delta sync, 2,000 updates with loss, duplication and "
-        f"reordering: {delivered:,} messages in {seconds * 1e3:,.0f} ms = "
-        f"{delivered / seconds:,.0f} messages/s (median of 5)"
+def _throughput_run(preload: int) -> tuple[int, float]:
+    """One seeded run: 2,000 updates (500 over a preloaded state), then settle."""
+    template: crdts.ORSet | type[crdts.ORSet] = crdts.ORSet
+    steps = 400
+    if preload:
+        loader = crdts.ORSet(replica="loader")
+        for index in range(preload):
+            loader.add(f"element-{index}")
+        template, steps = loader.copy(replica=None), 100
+    network = Network(
+        template,
+        REPLICAS,
+        faults=Faults(drop=0.05, duplicate=0.05, reorder=0.1, delay=(1, 3)),
+        seed=3,
     )
+    rng = random.Random(4)
+    start = time.perf_counter()
+    for step in range(steps):
+        for _ in range(5):
+            replica = network.replicas[rng.randrange(REPLICAS)]
+            element = rng.randrange(200)
+            if step % 3:
+                network.update(replica, lambda s, e=element: s.add(e))
+            else:
+                network.update(replica, lambda s, e=element: s.discard(e))
+        network.step()
+    network.settle()
+    elapsed = time.perf_counter() - start
+    return network.metrics.messages_delivered, elapsed
+
+
+@contextlib.contextmanager
+def _copying_leq() -> Iterator[None]:
+    """The rule the kernel replaced: ``a.leq(b)`` as ``b.copy() | a == b`` (a copy of the
+    receiver's state per message), for a same-run comparison."""
+    fast = CausalCRDT._leq
+    CausalCRDT._leq = CRDT._leq  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CausalCRDT._leq = fast  # type: ignore[method-assign]
+
+
+def throughput() -> None:
+    for preload in (0, 10_000):
+        rates = {}
+        for rule in ("kernel", "copying"):
+            with _copying_leq() if rule == "copying" else contextlib.nullcontext():
+                samples = [_throughput_run(preload) for _ in range(REPEATS)]
+            delivered = samples[0][0]
+            assert all(count == delivered for count, _ in samples)  # deterministic
+            seconds = statistics.median(elapsed for _, elapsed in samples)
+            rates[rule] = delivered / seconds
+        state = f"a {preload:,}-element ORSet" if preload else "an ORSet of <= 200 elements"
+        print(
+            f"throughput, {REPLICAS} replicas, delta sync, {state}, with loss, duplication "
+            f"and reordering: {rates['kernel']:,.0f} messages/s (median of {REPEATS}); "
+            f"{rates['kernel'] / rates['copying']:.1f}x the copy-per-message leq "
+            f"({rates['copying']:,.0f}/s)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from operator import le
 from typing import Any, Generic, Self, TypeVar
 
 from crdts import _wire
-from crdts._base import CRDT
+from crdts._base import CRDT, locked_pair
 from crdts.errors import DotConflictError
 
 __all__ = ["CausalCRDT", "CausalContext", "Dot", "DotFun", "runs_contain", "runs_select"]
@@ -131,6 +131,32 @@ class CausalContext:
                     cloud[replica] = _union(mine, theirs)
         if cloud:
             self._compact(other.vv.keys() | other.cloud.keys())
+
+    def includes(self, other: CausalContext) -> bool:
+        """True if every dot of ``other`` is in this context (``other ⊆ self``).
+
+        Cost: O(r) for r replicas in ``other``, plus O(log k) per cloud run of ``other``
+        above this context's vector; no dot is enumerated.
+        """
+        vv, cloud = self.vv, self.cloud
+        for replica, top in other.vv.items():
+            # dots 1..top: the vector must reach top (the cloud never touches vv + 1)
+            if top > vv.get(replica, 0):
+                return False
+        for replica, theirs in other.cloud.items():
+            mine_top = vv.get(replica, 0)
+            runs = cloud.get(replica)
+            for i in range(0, len(theirs), 2):
+                start, end = max(theirs[i], mine_top + 1), theirs[i + 1]
+                if start >= end:
+                    continue  # the run lies within the vector
+                # runs are disjoint and never adjacent: a covered range lies in one run
+                if runs is None:
+                    return False
+                j = bisect_right(runs, start)
+                if not j & 1 or runs[j] < end:
+                    return False
+        return True
 
     def _compact(self, replicas: Iterable[str]) -> None:
         """Fold cloud dots that became contiguous into the vector, for ``replicas``."""
@@ -591,6 +617,26 @@ class CausalCRDT(CRDT):
         self._refuse_conflicts(plan, other)
         self._apply(plan)
         self._ctx.join(other._ctx)
+
+    @locked_pair
+    def _leq(self, other: Self) -> bool:
+        # self ⊑ other exactly when joining self into other would change nothing: other's
+        # context holds every dot of self's, and the join plan neither adds nor retires a
+        # dot. Planning reads only what self's dots and context name, so asking whether a
+        # small delta is news costs O(delta), not a copy of other (the generic rule). Types
+        # that join more than store and context (or carry retired writers) use that rule.
+        kind = type(self)
+        if (
+            kind._merge is not CausalCRDT._merge
+            or kind._state is not CausalCRDT._state
+            or self._retired is not None
+            or other._retired is not None
+        ):
+            return super()._leq(other)
+        other._check_compatible(self)
+        if not other._ctx.includes(self._ctx):
+            return False
+        return not other._plan(self, other._ctx, self._ctx)
 
     def _refuse_conflicts(self, plan: Any, other: Self) -> None:
         """Raise DotConflictError for what the plan reveals beyond one store's own check
