@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["CRDTReplicasResult", "crdt_replicas", "simulate_crdt_replicas"]
+# ``crdt_replicas`` is filed as the "crdt-replicas" scenario (merge.lab.scenarios())
+__all__ = ["CRDTReplicasResult", "simulate_crdt_replicas"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,16 @@ class CRDTReplicasResult:
         """How many updates were made."""
         return int(self.visible_after_ms.shape[0])
 
+    @property
+    def bytes_per_update(self) -> float:
+        """Bytes sent per update made, until every replica held every update."""
+        return self.bytes / self.updates
+
+    @property
+    def messages_per_update(self) -> float:
+        """Messages sent per update made, until every replica held every update."""
+        return self.messages / self.updates
+
     def p_all(self, t_ms: float) -> float:
         """P(every replica holds an update ``t_ms`` after it was made). Cost: O(u * n)."""
         t_ms = _time("t_ms", t_ms)
@@ -196,8 +207,8 @@ class CRDTReplicasResult:
             "messages": self.messages,
             "bytes": self.bytes,
             "full_states": self.full_states,
-            "messages_per_update": self.messages / self.updates,
-            "bytes_per_update": self.bytes / self.updates,
+            "messages_per_update": self.messages_per_update,
+            "bytes_per_update": self.bytes_per_update,
             "lost_updates": self.lost_updates,
             "converged": self.converged,
         }
@@ -206,7 +217,7 @@ class CRDTReplicasResult:
         return (
             f"<CRDTReplicasResult {self.crdt} n={self.n} sync={self.sync!r} "
             f"updates={self.updates}: t99.9(all)={self.t_visibility(0.999):g} ms, "
-            f"{self.bytes / self.updates:.0f} bytes/update>"
+            f"{self.bytes_per_update:.0f} bytes/update>"
         )
 
 
@@ -229,8 +240,9 @@ def simulate_crdt_replicas(
     """Make ``updates`` updates at random replicas and time their spread under ``fit``.
 
     ``n`` replicas of ``crdt`` (a name in ``WORKLOADS``) sync with ``sync`` every
-    ``interval_ms``; one update is made every ``update_every_ms`` at a replica picked
-    uniformly. Messages are lost with probability ``loss``; delta anti-entropy resends an
+    ``interval_ms``; updates arrive as a Poisson process, one every ``update_every_ms`` on
+    average (so they fall at every phase of the rounds), each at a replica picked uniformly.
+    Messages are lost with probability ``loss``; delta anti-entropy resends an
     unacknowledged interval after ``retransmit_ms``, and state gossip sends to ``fanout``
     peers per round. The run continues until every replica holds every update, then until
     the network settles; it fails with AssertionError if an update is lost or the replicas
@@ -245,8 +257,8 @@ def simulate_crdt_replicas(
         >>> delta.p_all(40), state.p_all(40) < delta.p_all(40)
         (1.0, True)
 
-    Cost: O(steps * (n + m)) in pure Python for ``updates * update_every_ms / tick_ms``
-    steps and m messages in flight, plus the merges.
+    Cost: O(steps * (n + m)) in pure Python for about ``updates * update_every_ms /
+    tick_ms`` steps and m messages in flight, plus the merges.
     """
     require_numpy()
     import numpy as np
@@ -270,13 +282,12 @@ def simulate_crdt_replicas(
     tick_ms = _time("tick_ms", tick_ms)
     if tick_ms <= 0:
         raise LabConfigError("tick_ms", tick_ms, "must be > 0")
-    every, interval, retransmit = (
+    every = _time("update_every_ms", update_every_ms) / tick_ms
+    if every <= 0:
+        raise LabConfigError("update_every_ms", update_every_ms, "must be > 0")
+    interval, retransmit = (
         _ticks(name, value, tick_ms)
-        for name, value in (
-            ("update_every_ms", update_every_ms),
-            ("interval_ms", interval_ms),
-            ("retransmit_ms", retransmit_ms),
-        )
+        for name, value in (("interval_ms", interval_ms), ("retransmit_ms", retransmit_ms))
     )
     network = Network(
         workload.template(),
@@ -294,9 +305,9 @@ def simulate_crdt_replicas(
     seen_at = np.zeros((updates, n), dtype=np.int64)
     known: list[frozenset[int]] = [frozenset()] * n
     unseen = updates * n  # (update, replica) pairs not yet seen, the origin's included
-    traffic = None
+    next_update = 0.0  # in ticks: the first update at once, the next after exponential gaps
     while unseen:
-        while len(made_at) < updates and network.steps >= len(made_at) * every:
+        while len(made_at) < updates and network.steps >= next_update:
             number = len(made_at)
             origin = origins.randrange(n)
             network.update(ids[origin], workload.update(number))
@@ -304,6 +315,7 @@ def simulate_crdt_replicas(
             seen_at[number, origin] = network.steps  # the origin holds it at once
             known[origin] = known[origin] | {number}
             unseen -= 1
+            next_update += origins.expovariate(1.0 / every)
             if progress is not None and (number + 1) % 16 == 0:
                 progress(number + 1, updates)
         if not network.step():

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["LossyQuorumReport", "LossyQuorumResult", "lossy_quorum", "simulate_lossy_quorum"]
+# ``lossy_quorum`` is filed as the "lossy-quorum" scenario (merge.lab.scenarios())
+__all__ = ["LossyQuorumReport", "LossyQuorumResult", "simulate_lossy_quorum"]
 
 # event priorities at equal times (the tie rule), times n, plus the replica index
 _WRITE_ARRIVES, _READ_ARRIVES, _ACK, _REPLY, _TIMEOUT = range(5)
