@@ -7,7 +7,12 @@ Replication (``merge.lab.latency``, ``merge.lab.staleness``): latency laws
 Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012). ``simulate_quorum``
 (``merge.lab.quorum``) plays the same protocol out event by event on the same draws, as a
 check on ``pbs`` trial for trial (``QuorumResult``); ``simulate_read_repair`` adds a
-second read with blocking read repair on or off.
+second read with blocking read repair on or off. ``simulate_lossy_quorum``
+(``merge.lab.lossy``) loses messages and resends them after a timeout
+(``LossyQuorumResult``, and ``LossyQuorumReport`` beside the loss-free rule);
+``simulate_crdt_replicas`` (``merge.lab.crdt_replicas``) runs CRDT replicas of the
+simulation core under the same latency laws, by delta anti-entropy or state gossip, and
+measures how late an update reaches them (``CRDTReplicasResult``).
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
 clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
@@ -34,11 +39,13 @@ from merge.lab.caching import (
     CacheSimulation,
     simulate_cache,
 )
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
+from merge.lab.crdt_replicas import CRDTReplicasResult, simulate_crdt_replicas
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
+from merge.lab.lossy import LossyQuorumReport, LossyQuorumResult, simulate_lossy_quorum
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
-from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
@@ -46,6 +53,7 @@ __all__ = [
     "INVALIDATIONS",
     "POLICIES",
     "WARS",
+    "CRDTReplicasResult",
     "CacheResult",
     "CacheSimulation",
     "EventLoop",
@@ -54,6 +62,8 @@ __all__ = [
     "LabError",
     "LabResult",
     "LatencyLaw",
+    "LossyQuorumReport",
+    "LossyQuorumResult",
     "Mixture",
     "PBSResult",
     "Pareto",
@@ -65,6 +75,8 @@ __all__ = [
     "scenario",
     "scenarios",
     "simulate_cache",
+    "simulate_crdt_replicas",
+    "simulate_lossy_quorum",
     "simulate_quorum",
     "simulate_read_repair",
 ]

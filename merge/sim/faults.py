@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["REORDER_MAX_STEPS", "Faults", "check_probability"]
@@ -29,6 +30,11 @@ class Faults:
         reorder: probability that a message is held back 1 to :data:`REORDER_MAX_STEPS`
             extra steps, so that later messages overtake it.
         delay: ``(min, max)`` steps between sending and delivery, drawn uniformly (``min >= 1``).
+        latency: if given, replaces ``delay``: ``latency(sender, receiver, kind)`` returns each
+            message's (and each duplicate's) delay in steps, an int >= 1, from a source of the
+            caller's (``kind`` is ``"delta"``, ``"state"`` or ``"ack"``). The lab draws it from
+            a latency law (``merge.lab.simulate_crdt_replicas``). Set
+            ``SimConfig.retransmit_after`` with it: its default reads ``delay``.
 
     Examples:
         >>> Faults(drop=0.1, delay=(1, 3))
@@ -43,6 +49,16 @@ class Faults:
     duplicate: float = 0.0
     reorder: float = 0.0
     delay: tuple[int, int] = (1, 1)
+    latency: Callable[[str, str, str], int] | None = None
+
+    def __repr__(self) -> str:
+        shown = (
+            f"drop={self.drop!r}, duplicate={self.duplicate!r}, reorder={self.reorder!r}, "
+            f"delay={self.delay!r}"
+        )
+        if self.latency is not None:
+            shown += f", latency={self.latency!r}"
+        return f"Faults({shown})"
 
     def __post_init__(self) -> None:
         for name in ("drop", "duplicate", "reorder"):
@@ -56,3 +72,5 @@ class Faults:
             raise TypeError(f"delay must be a (min, max) tuple of ints, not {delay!r}")
         if not 1 <= delay[0] <= delay[1]:
             raise ValueError(f"delay must satisfy 1 <= min <= max (in steps), not {delay!r}")
+        if self.latency is not None and not callable(self.latency):
+            raise TypeError(f"latency must be None or a callable, not {self.latency!r}")

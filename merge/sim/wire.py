@@ -154,8 +154,15 @@ class Wire:
         if rng.random() < faults.duplicate:
             copies = 2
             counts["duplicated"] += 1
+        latency = faults.latency
         for _ in range(copies):
-            due = self.time.step + rng.randint(*faults.delay)
+            if latency is None:
+                due = self.time.step + rng.randint(*faults.delay)
+            else:
+                steps = latency(sender, receiver, kind)
+                if type(steps) is not int or steps < 1:
+                    raise ValueError(f"Faults.latency must return an int >= 1, not {steps!r}")
+                due = self.time.step + steps
             if rng.random() < faults.reorder:
                 due += rng.randint(1, REORDER_MAX_STEPS)
             message = Message(self._next, sender, receiver, kind, frame, due, parts, epochs)
