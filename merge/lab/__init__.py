@@ -34,20 +34,28 @@ from merge.lab.caching import (
     CacheSimulation,
     simulate_cache,
 )
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
+from merge.lab.compare import STRATEGIES, CompareResult, compare
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
+from merge.lab.multi_writer import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
-from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.staleness import PBSResult, k_staleness, pbs
+from merge.lab.write_back import WRITE_BACK_POLICIES, WriteBackResult, write_back
 
 __all__ = [
+    "DATA_TYPES",
     "FITS",
     "INVALIDATIONS",
     "POLICIES",
+    "RESOLUTIONS",
+    "STRATEGIES",
     "WARS",
+    "WRITE_BACK_POLICIES",
     "CacheResult",
     "CacheSimulation",
+    "CompareResult",
     "EventLoop",
     "Exponential",
     "LabConfigError",
@@ -55,16 +63,21 @@ __all__ = [
     "LabResult",
     "LatencyLaw",
     "Mixture",
+    "MultiWriterResult",
     "PBSResult",
     "Pareto",
     "QuorumResult",
     "Scenario",
     "WARSDelays",
+    "WriteBackResult",
+    "compare",
     "k_staleness",
+    "multi_writer",
     "pbs",
     "scenario",
     "scenarios",
     "simulate_cache",
     "simulate_quorum",
     "simulate_read_repair",
+    "write_back",
 ]
