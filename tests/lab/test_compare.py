@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,10 @@ def test_a_bad_parameter_raises_and_names_itself(parameter: str, value: object) 
 
 def test_it_is_the_compare_scenario() -> None:
     assert {s.name: s for s in scenarios()}["compare"].function is compare
+
+
+def test_the_docs_table_is_what_compare_prints() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "lab" / "caching.md").read_text()
+    start = page.index("| strategy | stale reads |")
+    table = page[start : page.index("\n\n", start)]
+    assert table == compare(seed=0).report()
