@@ -35,14 +35,14 @@ from merge.lab.caching import (
     simulate_cache,
 )
 from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
-from merge.lab.compare import STRATEGIES, CompareResult, compare
+from merge.lab.comparison import STRATEGIES, CompareResult, compare
+from merge.lab.durability import WRITE_BACK_POLICIES, WriteBackResult, write_back
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
-from merge.lab.multi_writer import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
+from merge.lab.multi_region import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.staleness import PBSResult, k_staleness, pbs
-from merge.lab.write_back import WRITE_BACK_POLICIES, WriteBackResult, write_back
 
 __all__ = [
     "DATA_TYPES",

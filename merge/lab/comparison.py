@@ -37,7 +37,7 @@ from typing import Any, Literal
 from merge.lab.caching import simulate_cache
 from merge.lab.catalog import scenario
 from merge.lab.errors import LabConfigError
-from merge.lab.multi_writer import RESOLUTIONS, multi_writer
+from merge.lab.multi_region import RESOLUTIONS, multi_writer
 from merge.sim.faults import Faults
 
 __all__ = ["STRATEGIES", "CompareResult", "compare"]
@@ -68,7 +68,7 @@ _COLUMNS = (
 @dataclass(frozen=True)
 class CompareResult:
     """One row per strategy (``strategies``: name → the columns of
-    :mod:`merge.lab.compare`), and the workload it ran (``workload``)."""
+    :mod:`merge.lab.comparison`), and the workload it ran (``workload``)."""
 
     strategies: dict[str, dict[str, Any]]
     workload: dict[str, Any]
@@ -107,7 +107,7 @@ def compare(
 ) -> CompareResult:
     """Cache strategies side by side: staleness, lost writes, DB load, partition availability.
 
-    See :mod:`merge.lab.compare` for the workload and what each column measures.
+    See :mod:`merge.lab.comparison` for the workload and what each column measures.
 
     Examples:
         >>> result = compare(keys=4, duration_ms=6_000, crash_at_ms=2_500,

@@ -358,7 +358,7 @@ class MultiWriterResult:
     the final converged value (``lost_acked_updates`` and ``final_values``, keyed by
     ``"lww"``, ``"siblings"``, ``"crdt"``), next to ``expected_value`` (every update
     reflected) and the independent counts ``lww_concurrent_overwrites`` and
-    ``siblings_concurrent_heads`` (see :mod:`merge.lab.multi_writer`). ``siblings_final``
+    ``siblings_concurrent_heads`` (see :mod:`merge.lab.multi_region`). ``siblings_final``
     is how many siblings the converged store holds before the application merges them.
     Every update is acknowledged by its own region, so ``availability`` (acknowledged over
     attempted, during the partition too) is 1.0 for every resolution."""
@@ -437,7 +437,7 @@ def multi_writer(
 
     Runs the workload ``data`` (``"cart"``, ``"set"`` or ``"counter"``) once per resolution
     (``"lww"``, ``"siblings"``, ``"crdt"``) on the same writes, reads and message fates
-    (see :mod:`merge.lab.multi_writer` for the model and for when an update counts as lost).
+    (see :mod:`merge.lab.multi_region` for the model and for when an update counts as lost).
     Region ``b``'s clock runs ``skew_ms`` ahead of ``a``'s (it only changes which of two
     concurrent LWW writes wins). The same arguments and seed give the same result.
 

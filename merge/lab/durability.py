@@ -146,7 +146,7 @@ def write_back(
     Each trial runs Poisson writes at ``write_rate`` per second on ``keys`` keys until a
     crash at a uniform time in ``[0, duration_ms)``; the policy (``"write-through"``,
     ``"write-behind"`` or ``"write-behind-replicated"``) decides when a write is
-    acknowledged and when it is durable (see :mod:`merge.lab.write_back`). The same seed
+    acknowledged and when it is durable (see :mod:`merge.lab.durability`). The same seed
     gives every policy the same writes and crash times.
 
     Examples:
