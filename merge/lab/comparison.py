@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import inf
 from typing import Any, Literal
 
 from merge.lab.caching import simulate_cache
@@ -132,8 +133,23 @@ def compare(
         raise LabConfigError("keys", keys, "must be an int >= 1")
     if isinstance(loss, bool) or not isinstance(loss, int | float) or not 0 <= loss <= 1:
         raise LabConfigError("loss", loss, "must be a probability between 0 and 1")
-    if not 0 <= crash_at_ms < duration_ms:
-        raise LabConfigError("crash_at_ms", crash_at_ms, "must be in [0, duration_ms)")
+    for name, value in (
+        ("duration_ms", duration_ms),
+        ("crash_at_ms", crash_at_ms),
+        ("partition_start_ms", partition_start_ms),
+        ("partition_end_ms", partition_end_ms),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise LabConfigError(name, value, "must be an int number of milliseconds >= 0")
+    if not crash_at_ms < duration_ms:
+        raise LabConfigError("crash_at_ms", crash_at_ms, "must be before duration_ms")
+    if partition_end_ms < partition_start_ms:
+        raise LabConfigError(
+            "partition_end_ms", partition_end_ms, "must not be before partition_start_ms"
+        )
+    for name, rate in (("read_rate", read_rate), ("write_rate", write_rate)):
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < inf:
+            raise LabConfigError(name, rate, "must be a finite number of events per second > 0")
     faults = Faults(drop=loss, delay=(1, 5))
     total = len(STRATEGIES) - len(RESOLUTIONS) + keys
     done = 0

@@ -264,8 +264,7 @@ class _Cart:
 
 class _Store(Protocol):
     def view(self) -> Any: ...
-    def write(self, value: Any, update: _Update) -> None: ...
-    def native(self, kind: str, target: str) -> None: ...
+    def update(self, update: _Update) -> None: ...
     def snapshot(self) -> tuple[bytes, Any]: ...
     def absorb(self, payload: tuple[bytes, Any]) -> None: ...
 
@@ -275,6 +274,7 @@ class _LWWStore:
     current value reflects."""
 
     def __init__(self, region: str, data: _Data, now: Callable[[], int]) -> None:
+        # no drift guard: a skew the caller chose is not a fault to refuse
         clock = HLC(region, now=now, max_offset=None)
         self.register = crdts.LWWRegister(replica=region, clock=clock)
         self.data = data
@@ -285,13 +285,10 @@ class _LWWStore:
         value = self.register.value
         return self.data.initial if value is None else value
 
-    def write(self, value: Any, update: _Update) -> None:
-        self.register.assign(value)
+    def update(self, update: _Update) -> None:
+        self.register.assign(self.data.apply(self.view(), update.kind, update.target))
         self.stamp = self.register.timestamp
         self.reflects = self.reflects | {update.id}
-
-    def native(self, kind: str, target: str) -> None:
-        raise AssertionError("lww writes whole values")
 
     def snapshot(self) -> tuple[bytes, Any]:
         return crdts.encode(self.register), (self.stamp, self.reflects)
@@ -304,7 +301,7 @@ class _LWWStore:
 
 
 class _SiblingsStore:
-    def __init__(self, region: str, data: _Data) -> None:
+    def __init__(self, region: str, data: _Data, now: Callable[[], int]) -> None:
         self.region = region
         self.data = data
         self.siblings = Siblings()
@@ -313,11 +310,11 @@ class _SiblingsStore:
         values = self.siblings.values
         return self.data.app_merge(values) if values else self.data.initial
 
-    def write(self, value: Any, update: _Update) -> None:
+    def update(self, update: _Update) -> None:
+        # read (merging the siblings), change, and write back with the context read: the
+        # write supersedes exactly the siblings it merged
+        value = self.data.apply(self.view(), update.kind, update.target)
         self.siblings.put(value, context=self.siblings.context, replica=self.region)
-
-    def native(self, kind: str, target: str) -> None:
-        raise AssertionError("siblings store whole values")
 
     def snapshot(self) -> tuple[bytes, Any]:
         return crdts.encode(self.siblings), None
@@ -329,24 +326,35 @@ class _SiblingsStore:
 
 
 class _CRDTStore:
-    def __init__(self, region: str, data: _Data) -> None:
+    def __init__(self, region: str, data: _Data, now: Callable[[], int]) -> None:
         self.data = data
         self.state = data.native(region)
 
     def view(self) -> Any:
         return self.data.native_value(self.state)
 
-    def write(self, value: Any, update: _Update) -> None:
-        raise AssertionError("a CRDT applies operations")
-
-    def native(self, kind: str, target: str) -> None:
-        self.data.native_apply(self.state, kind, target)
+    def update(self, update: _Update) -> None:
+        self.data.native_apply(self.state, update.kind, update.target)
 
     def snapshot(self) -> tuple[bytes, Any]:
         return crdts.encode(self.state), None
 
     def absorb(self, payload: tuple[bytes, Any]) -> None:
         self.state.merge(crdts.decode(payload[0]))
+
+
+#: The store of each resolution: (region, data type, the region's wall clock in ms) -> store.
+_STORES: dict[str, Callable[[str, _Data, Callable[[], int]], _Store]] = {
+    "lww": _LWWStore,
+    "siblings": _SiblingsStore,
+    "crdt": _CRDTStore,
+}
+#: The workload of each data type, from ``items`` and ``remove_fraction``.
+_DATA: dict[str, Callable[[int, float], _Data]] = {
+    "counter": lambda items, remove_fraction: _Counter(),
+    "set": lambda items, remove_fraction: _Set(remove_fraction),
+    "cart": _Cart,
+}
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -480,13 +488,7 @@ def multi_writer(
     if skew_ms < 0:
         raise LabConfigError("skew_ms", skew_ms, "must be >= 0")
 
-    kind: _Data
-    if data == "counter":
-        kind = _Counter()
-    elif data == "set":
-        kind = _Set(remove_fraction)
-    else:
-        kind = _Cart(items, remove_fraction)
+    kind = _DATA[data](items, remove_fraction)
     settings = _Settings(
         update_rate, read_rate, duration_ms, (partition_start_ms, partition_end_ms), loss,
         delay_mean_ms, anti_entropy_ms, skew_ms, seed,
@@ -566,13 +568,9 @@ class _Run:
         self.final: Any = None
 
     def _store(self, region: int) -> _Store:
-        name = _REGIONS[region]
-        if self.resolution == "lww":
-            skew = self.settings.skew_ms * region
-            return _LWWStore(name, self.data, lambda: int(self.loop.now) + skew)
-        if self.resolution == "siblings":
-            return _SiblingsStore(name, self.data)
-        return _CRDTStore(name, self.data)
+        skew = self.settings.skew_ms * region  # region b's clock runs skew_ms ahead
+        store = _STORES[self.resolution]
+        return store(_REGIONS[region], self.data, lambda: int(self.loop.now) + skew)
 
     def play(self) -> _Run:
         s, loop, rng = self.settings, self.loop, self.workload
@@ -604,10 +602,7 @@ class _Run:
         )  # fmt: skip
         self.updates.append(update)
         self.by_region[region].append(update)
-        if self.resolution == "crdt":
-            store.native(kind, target)
-        else:
-            store.write(self.data.apply(store.view(), kind, target), update)
+        store.update(update)
         self.store_writes += 1
         self._push(region)
 

@@ -92,7 +92,15 @@ def test_report_is_a_markdown_table(result: CompareResult) -> None:
 
 
 @pytest.mark.parametrize(
-    ("parameter", "value"), [("keys", 0), ("loss", 2.0), ("crash_at_ms", 6_000)]
+    ("parameter", "value"),
+    [
+        ("keys", 0),
+        ("loss", 2.0),
+        ("crash_at_ms", 6_000),
+        ("partition_end_ms", 1_000),
+        ("write_rate", 0),
+        ("duration_ms", 1.5),
+    ],
 )
 def test_a_bad_parameter_raises_and_names_itself(parameter: str, value: object) -> None:
     with pytest.raises(LabConfigError) as caught:
