@@ -15,6 +15,14 @@ delete-on-write invalidation on the simulation core's clock and lossy wire, and 
 hit ratio, stale reads, staleness, database load and lost acknowledged writes
 (``CacheResult``); ``CacheSimulation`` is the same model driven by hand. Pure Python.
 
+The write side of caching, as named scenarios: ``write_back`` (``merge.lab.durability``)
+measures the acknowledged writes a crash loses under write-through, write-behind and
+Dynamo's replicated write-behind, and their acknowledgement latency (``WriteBackResult``);
+``multi_writer`` (``merge.lab.multi_region``) lets two regions' caches take writes through
+a partition and counts the updates LWW, siblings and a crdtkit type lose
+(``MultiWriterResult``); ``compare`` (``merge.lab.comparison``) puts the strategies side by
+side (``CompareResult``). Pure Python.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
