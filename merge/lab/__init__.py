@@ -20,6 +20,14 @@ delete-on-write invalidation on the simulation core's clock and lossy wire, and 
 hit ratio, stale reads, staleness, database load and lost acknowledged writes
 (``CacheResult``); ``CacheSimulation`` is the same model driven by hand. Pure Python.
 
+The write side of caching, as named scenarios: ``write_back`` (``merge.lab.durability``)
+measures the acknowledged writes a crash loses under write-through, write-behind and
+Dynamo's replicated write-behind, and their acknowledgement latency (``WriteBackResult``);
+``multi_writer`` (``merge.lab.multi_region``) lets two regions' caches take writes through
+a partition and counts the updates LWW, siblings and a crdtkit type lose
+(``MultiWriterResult``); ``compare`` (``merge.lab.comparison``) puts the strategies side by
+side (``CompareResult``). Pure Python.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
@@ -40,22 +48,30 @@ from merge.lab.caching import (
     simulate_cache,
 )
 from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
+from merge.lab.comparison import STRATEGIES, CompareResult, compare
 from merge.lab.crdt_replicas import CRDTReplicasResult, simulate_crdt_replicas
+from merge.lab.durability import WRITE_BACK_POLICIES, WriteBackResult, write_back
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.lossy import LossyQuorumReport, LossyQuorumResult, simulate_lossy_quorum
+from merge.lab.multi_region import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
+    "DATA_TYPES",
     "FITS",
     "INVALIDATIONS",
     "POLICIES",
+    "RESOLUTIONS",
+    "STRATEGIES",
     "WARS",
+    "WRITE_BACK_POLICIES",
     "CRDTReplicasResult",
     "CacheResult",
     "CacheSimulation",
+    "CompareResult",
     "EventLoop",
     "Exponential",
     "LabConfigError",
@@ -65,12 +81,16 @@ __all__ = [
     "LossyQuorumReport",
     "LossyQuorumResult",
     "Mixture",
+    "MultiWriterResult",
     "PBSResult",
     "Pareto",
     "QuorumResult",
     "Scenario",
     "WARSDelays",
+    "WriteBackResult",
+    "compare",
     "k_staleness",
+    "multi_writer",
     "pbs",
     "scenario",
     "scenarios",
@@ -79,4 +99,5 @@ __all__ = [
     "simulate_lossy_quorum",
     "simulate_quorum",
     "simulate_read_repair",
+    "write_back",
 ]
