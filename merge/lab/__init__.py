@@ -8,6 +8,11 @@ Bailis et al., *Probabilistically Bounded Staleness* (VLDB 2012). ``simulate_quo
 (``merge.lab.quorum``) plays the same protocol out event by event on the same draws, as a
 check on ``pbs`` trial for trial (``QuorumResult``); ``simulate_read_repair`` adds a
 second read with blocking read repair on or off.
+Beyond the quorum: ``sloppy_quorum`` (``merge.lab.sloppy``) plays Dynamo's sloppy quorum
+and hinted handoff through a partition and its heal (``SloppyResult``); ``async_follower``
+(``merge.lab.follower``) measures how stale an asynchronous follower is t ms after a commit
+(``FollowerResult``); ``tradeoff`` (``merge.lab.tradeoff``) tabulates latency against
+staleness for every N/R/W (``TradeoffResult``).
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
 clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
@@ -34,12 +39,15 @@ from merge.lab.caching import (
     CacheSimulation,
     simulate_cache,
 )
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
+from merge.lab.follower import FollowerResult, async_follower
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
-from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
+from merge.lab.sloppy import SloppyRead, SloppyResult, sloppy_quorum
 from merge.lab.staleness import PBSResult, k_staleness, pbs
+from merge.lab.tradeoff import TradeoffResult, TradeoffRow, tradeoff
 
 __all__ = [
     "FITS",
@@ -50,6 +58,7 @@ __all__ = [
     "CacheSimulation",
     "EventLoop",
     "Exponential",
+    "FollowerResult",
     "LabConfigError",
     "LabError",
     "LabResult",
@@ -59,7 +68,12 @@ __all__ = [
     "Pareto",
     "QuorumResult",
     "Scenario",
+    "SloppyRead",
+    "SloppyResult",
+    "TradeoffResult",
+    "TradeoffRow",
     "WARSDelays",
+    "async_follower",
     "k_staleness",
     "pbs",
     "scenario",
@@ -67,4 +81,6 @@ __all__ = [
     "simulate_cache",
     "simulate_quorum",
     "simulate_read_repair",
+    "sloppy_quorum",
+    "tradeoff",
 ]
