@@ -11,7 +11,7 @@ second read with blocking read repair on or off.
 Beyond the quorum: ``sloppy_quorum`` (``merge.lab.sloppy``) plays Dynamo's sloppy quorum
 and hinted handoff through a partition and its heal (``SloppyResult``); ``async_follower``
 (``merge.lab.follower``) measures how stale an asynchronous follower is t ms after a commit
-(``FollowerResult``); ``tradeoff`` (``merge.lab.tradeoff``) tabulates latency against
+(``FollowerResult``); ``tradeoff`` (``merge.lab.nrw``) tabulates latency against
 staleness for every N/R/W (``TradeoffResult``).
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
@@ -44,10 +44,10 @@ from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.follower import FollowerResult, async_follower
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
+from merge.lab.nrw import TradeoffResult, TradeoffRow, tradeoff
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.sloppy import SloppyRead, SloppyResult, sloppy_quorum
 from merge.lab.staleness import PBSResult, k_staleness, pbs
-from merge.lab.tradeoff import TradeoffResult, TradeoffRow, tradeoff
 
 __all__ = [
     "FITS",
