@@ -177,6 +177,37 @@ class SloppyResult:
             "messages": self.messages,
         }
 
+    def report(self) -> str:
+        """A few lines for a terminal: availability, staleness by phase, crash losses."""
+
+        def share(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1%}"
+
+        mode = "sloppy" if self.sloppy else "strict"
+        availability = self.write_availability
+        handoff = (
+            "never finished"
+            if self.handoff_done_ms is None
+            else f"{self.handoff_done_ms - self.heal_ms:.0f} ms after the heal"
+        )
+        lines = [
+            f"{mode} quorum N={self.n} R={self.r} W={self.w}, {self.cut} home(s) cut off for "
+            f"{self.heal_ms / 1000:g} s (seed {self.seed})",
+            f"  writes acknowledged during the partition: strict {share(availability['strict'])}"
+            f", sloppy {share(availability['sloppy'])} of {self.writes}",
+            f"  stale reads: during the partition {share(self.stale_fraction('partition'))}, "
+            f"home reads before handoff {share(self.stale_fraction('before_handoff'))}, "
+            f"after handoff {share(self.stale_fraction('after_handoff'))}",
+            f"  handoff: {handoff}",
+        ]
+        if self.crashed_fallback is not None:
+            lines.append(
+                f"  fallback {self.crashed_fallback} crashed: {self.hints_lost} hint(s) lost, "
+                f"{self.acknowledged_writes_lost} acknowledged write(s) lost, "
+                f"{self.homes_missing_latest} home(s) missing the latest write"
+            )
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         mode = "sloppy" if self.sloppy else "strict"
         return (

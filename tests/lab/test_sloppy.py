@@ -93,6 +93,7 @@ def test_a_fallback_that_crashes_before_handing_off_loses_its_hints() -> None:
     assert stale is not None and 0 < stale < 1  # R = 1 reads hit the stale home sometimes
     crash = result.as_dict()["fallback_crash"]
     assert crash["hints_lost"] == 1
+    assert "fallback 3 crashed: 1 hint(s) lost" in result.report()
 
 
 def test_a_write_held_by_one_fallback_is_lost_with_it() -> None:
@@ -145,6 +146,7 @@ def test_the_same_seed_replays_exactly() -> None:
     second = sloppy_quorum(3, 2, 2, seed=9, **QUICK)
     assert first == second
     json.dumps(first.as_dict())
+    assert "sloppy quorum N=3 R=2 W=2" in first.report()
     assert "sloppy n=3" in repr(first)
 
 
