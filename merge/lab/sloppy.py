@@ -280,7 +280,9 @@ class _SloppyQuorum:
         self.hints: dict[int, dict[int, int]] = {f: {} for f in self.fallbacks}
         self.in_flight: set[tuple[int, int, int]] = set()  # (fallback, home, version)
         self.alive = [True] * (n + cut)
-        self.acknowledged: list[tuple[float, int]] = []  # (when, version), in time order
+        self.acknowledged: list[int] = []  # versions, in the order they were acknowledged
+        # acknowledgements can complete out of version order: keep the newest separately
+        self.newest = 0
         self.writes: list[_Request] = []
         self.home_acknowledged = 0
         self.reads: list[tuple[_Request, bool]] = []
@@ -306,7 +308,7 @@ class _SloppyQuorum:
             self.loop.after(self.delay(), action, priority=_DELIVER)
 
     def newest_acknowledged(self) -> int:
-        return self.acknowledged[-1][1] if self.acknowledged else 0
+        return self.newest
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -346,7 +348,8 @@ class _SloppyQuorum:
         if home_ack and request.home_replies == self.w:
             self.home_acknowledged += 1
         if request.replies == self.w:
-            self.acknowledged.append((self.loop.now, request.version))
+            self.acknowledged.append(request.version)
+            self.newest = max(self.newest, request.version)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -443,7 +446,7 @@ class _SloppyQuorum:
                 if self.alive[fallback]
             ]
         )
-        lost = sum(version > held for _, version in self.acknowledged)
+        lost = sum(version > held for version in self.acknowledged)
         newest = self.newest_acknowledged()
         return lost, sum(self.version[home] < newest for home in range(self.n))
 

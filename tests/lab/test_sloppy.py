@@ -21,6 +21,7 @@ pytest.importorskip("numpy", reason="the consistency lab needs numpy: pip instal
 from merge.lab import (
     Exponential,
     LabConfigError,
+    Pareto,
     SloppyResult,
     scenarios,
     sloppy_quorum,
@@ -181,3 +182,14 @@ def test_the_sloppy_scenario_runs_with_its_defaults_changed() -> None:
     }
     other = sloppy_quorum(partition_s=1.0, after_s=1.0, latency=Exponential(2.0), seed=3)
     assert other == result
+
+
+def test_the_newest_acknowledged_version_never_goes_back_when_acks_arrive_out_of_order() -> None:
+    """Regression (found in review): the newest acknowledged write was the last one
+    acknowledged, so a slow write completing after a newer one made reads look fresh
+    against an older version."""
+    result = sloppy_quorum(
+        3, 1, 2, latency=Pareto(0.5, 1.2), writes_per_s=300, reads_per_s=300, seed=6, **QUICK
+    )
+    latest = [read.latest for read in sorted(result.reads)]
+    assert latest == sorted(latest)
