@@ -13,6 +13,12 @@ second read with blocking read repair on or off. ``simulate_lossy_quorum``
 ``simulate_crdt_replicas`` (``merge.lab.crdt_replicas``) runs CRDT replicas of the
 simulation core under the same latency laws, by delta anti-entropy or state gossip, and
 measures how late an update reaches them (``CRDTReplicasResult``).
+second read with blocking read repair on or off.
+Beyond the quorum: ``sloppy_quorum`` (``merge.lab.sloppy``) plays Dynamo's sloppy quorum
+and hinted handoff through a partition and its heal (``SloppyResult``); ``async_follower``
+(``merge.lab.follower``) measures how stale an asynchronous follower is t ms after a commit
+(``FollowerResult``); ``tradeoff`` (``merge.lab.nrw``) tabulates latency against
+staleness for every N/R/W (``TradeoffResult``).
 
 Caching (``merge.lab.caching``): ``simulate_cache`` runs a database, cache nodes and
 clients under cache-aside, write-through or write-behind, a fixed TTL and TTL-only or
@@ -53,10 +59,13 @@ from merge.lab.crdt_replicas import CRDTReplicasResult, simulate_crdt_replicas
 from merge.lab.durability import WRITE_BACK_POLICIES, WriteBackResult, write_back
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
+from merge.lab.follower import FollowerResult, async_follower
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.lossy import LossyQuorumReport, LossyQuorumResult, simulate_lossy_quorum
 from merge.lab.multi_region import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
+from merge.lab.nrw import TradeoffResult, TradeoffRow, tradeoff
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
+from merge.lab.sloppy import SloppyRead, SloppyResult, sloppy_quorum
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
@@ -74,6 +83,7 @@ __all__ = [
     "CompareResult",
     "EventLoop",
     "Exponential",
+    "FollowerResult",
     "LabConfigError",
     "LabError",
     "LabResult",
@@ -86,8 +96,13 @@ __all__ = [
     "Pareto",
     "QuorumResult",
     "Scenario",
+    "SloppyRead",
+    "SloppyResult",
+    "TradeoffResult",
+    "TradeoffRow",
     "WARSDelays",
     "WriteBackResult",
+    "async_follower",
     "compare",
     "k_staleness",
     "multi_writer",
@@ -99,5 +114,7 @@ __all__ = [
     "simulate_lossy_quorum",
     "simulate_quorum",
     "simulate_read_repair",
+    "sloppy_quorum",
+    "tradeoff",
     "write_back",
 ]

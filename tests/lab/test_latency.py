@@ -48,7 +48,11 @@ def assert_sample_mean_matches(law: LatencyLaw, seed: int) -> None:
 
 
 MEANS = st.floats(0.01, 1000.0)
-ALPHAS = st.floats(2.5, 20.0)  # finite variance, so the standard error is finite
+# alpha > 4: a finite fourth moment, so 20,000 draws put the sample mean close to normal and
+# the 5-standard-error bound means what it says. Between 2 and 4 the variance is finite but
+# the mean's distribution keeps a long right tail (skewed far past 5 standard errors):
+# alpha = 2.5 failed this test about once in a few hundred examples.
+ALPHAS = st.floats(4.5, 20.0)
 
 
 @settings(max_examples=30)  # each example draws 20,000 delays
