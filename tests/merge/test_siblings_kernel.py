@@ -23,6 +23,7 @@ from crdts.causal import CausalCRDT
 from merge import ForgedContextError, Siblings
 from merge.laws import check_crdt
 from merge.registry import builtins, profile
+from merge.testing import check_convergence
 
 FORGED = 2**64 - 1
 
@@ -48,6 +49,12 @@ def test_from_type_draws_checked_stores(data: st.DataObject) -> None:
     assert isinstance(store, Siblings)
     store._check()
     assert crdts.decode(crdts.encode(store)) == store
+
+
+def test_siblings_converge_under_state_sync_and_delta_sync_is_refused_upfront() -> None:
+    check_convergence(Siblings, sync="state", max_examples=15)
+    with pytest.raises(TypeError, match="sync='state'"):
+        check_convergence(Siblings, max_examples=5)
 
 
 def test_a_bound_store_writes_as_its_server() -> None:
