@@ -22,6 +22,6 @@ Examples:
 Cost: see each class; a join is O(dots changed + replicas).
 """
 
-from crdts._causal import CausalContext, CausalCRDT, Dot, DotFun, JoinPlan
+from crdts._causal import CausalContext, CausalCRDT, DotFun, JoinPlan
 
-__all__ = ["CausalCRDT", "CausalContext", "Dot", "DotFun", "JoinPlan"]
+__all__ = ["CausalCRDT", "CausalContext", "DotFun", "JoinPlan"]
