@@ -20,7 +20,7 @@ from merge.registry import builtins
 from merge.testing import ManualTime, Op, histories, mutators
 from merge.testing._engine import Target as _Target
 
-__all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
+__all__ = ["STATE_TYPES", "TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,12 @@ def _templates() -> list[Any]:
 
 
 TYPES: list[TypeSpec] = [_spec(_name(template), template) for template in _templates()]
+
+#: The built-in types replicated by whole states (mutators that return no delta:
+#: ``merge.Siblings``), for the tests that need no deltas (the decode fuzzer).
+STATE_TYPES: list[TypeSpec] = [
+    _spec(_name(entry.template), entry.template) for entry in builtins() if not entry.deltas
+]
 
 
 @dataclass
