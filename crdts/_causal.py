@@ -65,6 +65,14 @@ class CausalContext:
         self.vv: dict[str, int] = {}
         self.cloud: dict[str, list[int]] = {}
 
+    @classmethod
+    def from_vector(cls, vector: Mapping[str, int]) -> CausalContext:
+        """The context holding dots ``1..n`` of each ``replica: n`` in ``vector`` (zero
+        entries are left out). The caller checks the entries (str ids, int counters). O(r)."""
+        result = cls()
+        result.vv = {replica: top for replica, top in vector.items() if top}
+        return result
+
     def contains(self, replica: str, counter: int) -> bool:
         """True if the dot ``(replica, counter)`` has been seen."""
         if counter <= self.vv.get(replica, 0):

@@ -2,7 +2,7 @@
 encodable class has, filled when the class is created.
 
 ``CRDT`` subclasses register from their class statement (``type_code=``); other encodable
-values (clock values, ``merge.Siblings``) call ``register`` beside their definition. A
+values (clock values) call ``register`` beside their definition. A
 code that is taken, reserved or out of range fails there, naming the owner, instead of at the
 first ``encode`` or, worse, by decoding someone else's bytes as the wrong type.
 """

@@ -24,6 +24,6 @@ Examples:
 
 from merge import resolvers as resolvers
 from merge.harness import Faults, Network, SettleError
-from merge.siblings import Siblings
+from merge.siblings import ForgedContextError, Siblings
 
-__all__ = ["Faults", "Network", "SettleError", "Siblings"]
+__all__ = ["Faults", "ForgedContextError", "Network", "SettleError", "Siblings"]

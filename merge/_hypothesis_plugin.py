@@ -1,11 +1,12 @@
-"""Hypothesis entry point: ``st.from_type`` for every crdtkit type.
+"""Hypothesis entry point: ``st.from_type`` for every type in the registry.
 
 Hypothesis calls ``_hypothesis_setup_hook`` at the end of ``import hypothesis`` (see
 ``[project.entry-points.hypothesis]`` in pyproject.toml; ``HYPOTHESIS_NO_PLUGINS=1``
 disables it). This module must not import ``merge.testing`` at top level: that module
 imports Hypothesis, so a user who imports ``merge.testing`` first would re-enter it half
 initialised. Instead each type is registered with a resolver that imports
-``merge.testing`` when ``st.from_type`` first needs it.
+``merge.testing`` when ``st.from_type`` first needs it. Types registered later, with
+``merge.registry.register_type``, are added by it through :func:`register_strategy`.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ def _resolve(crdt_type: type[Any]) -> Any:
     return states(crdt_type)
 
 
-def _hypothesis_setup_hook() -> None:
-    """Register ``_resolve`` for every built-in CRDT and for ``merge.Siblings``."""
+def register_strategy(crdt_type: type[Any]) -> None:
+    """Make ``st.from_type(crdt_type)`` draw ``merge.testing.states(crdt_type)``."""
     from hypothesis import strategies as st
 
-    import crdts
-    from merge.siblings import Siblings
+    st.register_type_strategy(crdt_type, _resolve)
 
-    for name in crdts.__all__:
-        value = getattr(crdts, name)
-        if isinstance(value, type) and issubclass(value, crdts.CRDT) and value is not crdts.CRDT:
-            st.register_type_strategy(value, _resolve)
-    st.register_type_strategy(Siblings, _resolve)
+
+def _hypothesis_setup_hook() -> None:
+    """Register ``_resolve`` for every type in ``merge.registry`` (the built-in CRDTs,
+    ``merge.Siblings``, and users' types registered so far)."""
+    from merge.registry import profiles
+
+    for entry in profiles():
+        register_strategy(entry.cls)

@@ -12,12 +12,13 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from merge.registry import profiles, resolve
+from merge.registry import builtins, resolve
 
 __all__ = ["TYPE_NAMES", "operation", "template"]
 
-#: The built-in names ``crdtkit simulate --type`` accepts (``ormap`` is ``ORMap(ORSet)``).
-TYPE_NAMES: tuple[str, ...] = tuple(entry.name for entry in profiles())
+#: The built-in names ``crdtkit simulate --type`` accepts (``ormap`` is ``ORMap(ORSet)``):
+#: every built-in profile whose mutators return deltas (the simulator ships them).
+TYPE_NAMES: tuple[str, ...] = tuple(entry.name for entry in builtins() if entry.deltas)
 
 
 def template(name: str) -> Any:

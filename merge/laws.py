@@ -41,7 +41,6 @@ from hypothesis import strategies as st
 
 import crdts
 from crdts import CRDT
-from merge.siblings import Siblings
 from merge.testing._core import Call, CRDTType, LawViolation, Op, hunt
 from merge.testing._engine import History, Target
 from merge.testing._engine import programs as random_programs
@@ -159,8 +158,6 @@ def _fresh(value: Any) -> Any:
     """A copy to hand to a join, so a join that changes its arguments is checked fairly."""
     if isinstance(value, CRDT):
         return value.copy(replica=None)
-    if isinstance(value, Siblings):
-        return value.copy()
     try:
         return copy.deepcopy(value)
     except Exception:  # an uncopyable value is passed as it is

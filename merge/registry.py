@@ -9,7 +9,11 @@ and the preload. No Hypothesis is needed here.
 
 Register your own type with :func:`register_type` (``merge.testing.register_type`` is the
 same function); ``crdtkit simulate --type package.module:Class`` imports the module, so
-registering at import time is enough.
+registering at import time is enough. :func:`builtins` lists crdtkit's own profiles (every
+``crdts`` type and ``merge.Siblings``): the test suite's list of types is read from it.
+
+An argument kind is a name (``ELEMENT``), or ``"name=" + kind`` to pass the argument by
+keyword (``Siblings.put``'s ``"context=" + READ``).
 
 Examples:
     >>> from merge.registry import profile
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +40,14 @@ __all__ = [
     "NESTED",
     "QUANTITY",
     "QUANTITY_OR_ALL",
+    "READ",
+    "RESOLVER",
     "VALUE",
     "Preload",
+    "StateRead",
     "TypeProfile",
+    "builtins",
+    "keyword_of",
     "profile",
     "profile_for",
     "profiles",
@@ -54,6 +64,40 @@ AMOUNT = "amount"  # a counter step, 0 to 5
 QUANTITY = "quantity"  # a positive quantity
 QUANTITY_OR_ALL = "quantity or None"  # a quantity, or None for everything observed
 NESTED = "nested"  # a call of the map's value type, on the value at a key
+READ = "read"  # what a client read before writing: None (a blind write) or the .context
+RESOLVER = "resolver"  # a function collapsing a tuple of values into one
+
+
+class StateRead:
+    """An argument read from the state when the call runs: ``StateRead("context")`` is
+    ``state.context`` (a client that read this replica just before writing).
+
+    Examples:
+        >>> from merge import Siblings
+        >>> store = Siblings(replica="s1")
+        >>> store.put("v", context=None)
+        >>> StateRead("context")(store)
+        VectorClock({'s1': 1})
+    """
+
+    __slots__ = ("attribute",)
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __call__(self, state: Any) -> Any:
+        return getattr(state, self.attribute)
+
+    def __repr__(self) -> str:
+        return f"state.{self.attribute}"
+
+
+def keyword_of(kind: str) -> tuple[str | None, str]:
+    """``(keyword, kind)`` for an argument kind: ``("context", READ)`` for
+    ``"context=read"``, ``(None, kind)`` for a positional one."""
+    keyword, equals, rest = kind.partition("=")
+    return (keyword, rest) if equals else (None, kind)
+
 
 #: A mutator: its name and the kind of each positional argument, e.g. ``("add", ELEMENT)``.
 OpSpec = tuple[str, ...]
@@ -86,6 +130,11 @@ class TypeProfile:
         no_op: why a random update can change nothing (reported when updates are redrawn).
         label: how the report names it (default: the class name).
         has_siblings: its value can hold concurrent versions side by side.
+        deltas: its mutators return deltas. False (``merge.Siblings``, whose ``put``
+            returns None): replicas exchange whole states, so the simulator and delta-sync
+            convergence checks leave it out.
+        variants: further configurations worth testing, as templates
+            (``LWWElementSet(bias="remove")``, ``ORMap(CausalCounter)``).
     """
 
     name: str
@@ -96,6 +145,8 @@ class TypeProfile:
     no_op: str | None = None
     label: str | None = None
     has_siblings: bool = False
+    deltas: bool = True
+    variants: Sequence[Callable[[], CRDT]] = ()
 
     @property
     def cls(self) -> type[CRDT]:
@@ -103,12 +154,22 @@ class TypeProfile:
         return type(self.template())
 
     def update(self, rng: random.Random) -> Callable[[Any], Any]:
-        """A function for ``Network.update`` that applies one random mutator."""
+        """A function for ``Network.update`` that applies one random mutator.
+
+        Raises:
+            TypeError: the type's mutators return no deltas (``deltas=False``).
+        """
+        if not self.deltas:
+            raise TypeError(
+                f"{self.label or self.cls.__name__}'s mutators return no deltas, so it cannot "
+                f"be simulated: replicate it by merging whole states"
+            )
         workload = self.workload or _generic_workload(self.ops)
         return lambda state: workload(state, rng)
 
 
 _REGISTRY: dict[str, TypeProfile] = {}
+_BUILTIN_NAMES: set[str] = set()
 
 
 def register_type(
@@ -135,12 +196,25 @@ def register_type(
     name = options.pop("name", cls.__name__.lower())
     entry = TypeProfile(name, template, tuple(ops), **options)
     _REGISTRY[name] = entry
+    _BUILTIN_NAMES.discard(name)
+    if "hypothesis" in sys.modules:
+        # st.from_type(cls) draws its states (the plugin covered the types known when
+        # Hypothesis was imported)
+        from merge._hypothesis_plugin import register_strategy
+
+        register_strategy(cls)
     return entry
 
 
 def profiles() -> tuple[TypeProfile, ...]:
     """Every registered profile, built-in types first."""
     return tuple(_REGISTRY.values())
+
+
+def builtins() -> tuple[TypeProfile, ...]:
+    """crdtkit's own profiles: every ``crdts`` type and ``merge.Siblings``, in the table's
+    order (a user's profile of the same name replaces one)."""
+    return tuple(entry for entry in _REGISTRY.values() if entry.name in _BUILTIN_NAMES)
 
 
 def profile(name: str) -> TypeProfile:
@@ -225,7 +299,11 @@ _DRAWS: dict[str, Callable[[random.Random], Any]] = {
 def _generic_workload(ops: Sequence[Any]) -> Workload:
     """A random mutator of ``ops`` (``(name, *kinds)`` specs) with drawn arguments; a
     failed precondition (KeyError, ValueError) is a no-op."""
-    specs = [op for op in ops if isinstance(op, tuple) and NESTED not in op]
+    specs = [
+        op
+        for op in ops
+        if isinstance(op, tuple) and all(kind in _DRAWS for kind in op[1:] if type(kind) is str)
+    ]
     if not specs:
         raise TypeError(
             "this type has no workload: register it with ops=[('mutator', kind, ...)] "
@@ -312,6 +390,7 @@ def _add_zero(nested: Any) -> Any:
 
 def _register_builtins() -> None:
     import crdts
+    from merge.siblings import Siblings
 
     set_ops: list[OpSpec] = [
         ("add", ELEMENT),
@@ -323,39 +402,45 @@ def _register_builtins() -> None:
     flag_ops: list[OpSpec] = [("enable",), ("disable",)]
     elements = Preload("elements", 300, _add)
     builtins: list[tuple[Any, str, list[OpSpec], dict[str, Any]]] = [
+        (crdts.ORSet, "orset", set_ops, {"workload": _observed_remove_set, "preload": elements}),
+        (crdts.RWORSet, "rworset", set_ops, {
+            "workload": _observed_remove_set, "preload": elements}),
+        (crdts.MVRegister, "mvregister", [("assign", VALUE)], {
+            "workload": _register, "has_siblings": True}),
+        (crdts.EWFlag, "ewflag", flag_ops, {"workload": _flag}),
+        (crdts.DWFlag, "dwflag", flag_ops, {"workload": _flag}),
+        (crdts.CausalCounter, "causalcounter", counter_ops, {"workload": _signed_counter}),
+        (lambda: crdts.ORMap(crdts.ORSet), "ormap",
+         [("update", KEY, NESTED), ("remove", KEY), ("discard", KEY)], {
+            "workload": _or_map, "label": "ORMap of ORSets",
+            "preload": Preload("keys", 30, lambda state, name: state.update(name, _add_zero)),
+            "variants": (lambda: crdts.ORMap(crdts.CausalCounter),
+                         lambda: crdts.ORMap(crdts.ORMap(crdts.MVRegister)))}),
+        (crdts.Cart, "cart", [
+            ("add", ELEMENT, QUANTITY), ("remove", ELEMENT, QUANTITY_OR_ALL), ("discard", ELEMENT)
+        ], {"workload": _cart,
+            "preload": Preload("items", 30, lambda state, name: state.add(name, 1))}),
         (crdts.GCounter, "gcounter", [("increment", AMOUNT)], {
             "workload": lambda state, rng: state.increment(rng.randint(1, 5))}),
         (crdts.PNCounter, "pncounter", counter_ops, {"workload": _signed_counter}),
-        (crdts.CausalCounter, "causalcounter", counter_ops, {"workload": _signed_counter}),
         (crdts.GSet, "gset", [("add", ELEMENT)], {
             "workload": lambda state, rng: state.add(_item(rng)), "preload": elements}),
         (crdts.TwoPSet, "twopset", [("add", ELEMENT), ("remove", ELEMENT), ("discard", ELEMENT)], {
             "workload": _two_phase_set, "preload": elements,
             "no_op": "a 2P-set never re-adds an element once removed"}),
-        (crdts.ORSet, "orset", set_ops, {"workload": _observed_remove_set, "preload": elements}),
-        (crdts.RWORSet, "rworset", set_ops, {
-            "workload": _observed_remove_set, "preload": elements}),
-        (crdts.LWWElementSet, "lwwelementset", [("add", ELEMENT), ("remove", ELEMENT)], {
-            "workload": _lww_set, "preload": elements}),
-        (crdts.MVRegister, "mvregister", [("assign", VALUE)], {
-            "workload": _register, "has_siblings": True}),
         (crdts.LWWRegister, "lwwregister", [("assign", VALUE)], {"workload": _register}),
+        (crdts.LWWElementSet, "lwwelementset", [("add", ELEMENT), ("remove", ELEMENT)], {
+            "workload": _lww_set, "preload": elements,
+            "variants": (lambda: crdts.LWWElementSet(bias="remove"),)}),
         (crdts.LWWMap, "lwwmap", [("set", KEY, VALUE), ("remove", KEY)], {
             "workload": _lww_map,
             "preload": Preload("keys", 50, lambda state, name: state.set(name, 0))}),
-        (crdts.EWFlag, "ewflag", flag_ops, {"workload": _flag}),
-        (crdts.DWFlag, "dwflag", flag_ops, {"workload": _flag}),
-        (lambda: crdts.ORMap(crdts.ORSet), "ormap",
-         [("update", KEY, NESTED), ("remove", KEY), ("discard", KEY)], {
-            "workload": _or_map, "label": "ORMap of ORSets",
-            "preload": Preload("keys", 30, lambda state, name: state.update(name, _add_zero))}),
-        (crdts.Cart, "cart", [
-            ("add", ELEMENT, QUANTITY), ("remove", ELEMENT, QUANTITY_OR_ALL), ("discard", ELEMENT)
-        ], {"workload": _cart,
-            "preload": Preload("items", 30, lambda state, name: state.add(name, 1))}),
+        (Siblings, "siblings", [("put", VALUE, "context=" + READ), ("resolve", RESOLVER)], {
+            "has_siblings": True, "deltas": False}),
     ]  # fmt: skip
     for template, name, ops, options in builtins:
         register_type(template, ops, name=name, **options)
+        _BUILTIN_NAMES.add(name)
 
 
 _register_builtins()

@@ -5,17 +5,22 @@ seen) and the live writes, each under the dot ``(server, counter)`` that created
 stores merge as a DVVSet does: a write survives if both sides hold it, or if one side holds it
 and the other has not seen its dot; the contexts join pointwise. The value is the surviving
 values: one after sequential writes, several siblings after concurrent ones.
+
+It is a CRDT on the causal kernel (``crdts.causal``): the context is a ``CausalContext``
+that is always a plain version vector, the writes a ``DotFun`` of ``(generation, value)``;
+its own join rule (concurrent resolutions of one write) is a ``_plan`` override.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterable
+from typing import Any, Self
 
 from clocks import VectorClock
-from crdts import codec
+from crdts import CRDTError
+from crdts.causal import CausalContext, CausalCRDT, DotFun, JoinPlan
 from crdts.errors import DotConflictError
-from crdts.locks import Guarded, locked, locked_pair
+from crdts.locks import locked
 from crdts.values import (
     check_replica,
     check_value,
@@ -26,7 +31,7 @@ from crdts.values import (
 )
 from merge.resolvers import maximum
 
-__all__ = ["Siblings"]
+__all__ = ["ForgedContextError", "Siblings"]
 
 Dot = tuple[str, int]
 #: What a dot holds: ``(generation, value)``; generation 0 is the write itself, each
@@ -37,10 +42,43 @@ Payload = tuple[int, Any]
 _LIMIT = 2**64
 
 
-class Siblings(Guarded):
+class ForgedContextError(CRDTError, ValueError):
+    """A context claims more writes by a server than that server has made.
+
+    Only the server itself knows how many writes it coordinated. A client context (in
+    ``put``) or a merged store (in ``merge``) that claims more is forged, or comes from a
+    second process using the same server id: accepting it would silently drop the server's
+    next writes wherever the claim has spread (they look seen and removed), or, at the wire
+    limit, block its every later ``put``. The operation is refused and the store unchanged.
+
+    ``server`` names the server, ``claimed`` the count claimed, ``issued`` the count it made.
+    """
+
+    def __init__(self, server: str, claimed: int, issued: int, *, where: str = "merge") -> None:
+        self.server = server
+        self.claimed = claimed
+        self.issued = issued
+        self.where = where
+        if where == "put":
+            message = (
+                f"the context claims {claimed} writes by server {server!r}, which has made "
+                f"{issued} here: it is not a context this server handed out (pass the "
+                f".context a client read from it)"
+            )
+        else:
+            message = (
+                f"the merged store claims {claimed} writes by server {server!r}, which has "
+                f"made {issued}: a forged client context reached another server (or a second "
+                f"process uses this server id); the merge is refused and this store unchanged"
+            )
+        super().__init__(message)
+
+
+class Siblings(CausalCRDT, type_code=30):
     """The versions of one key, as Dynamo and Riak keep them: siblings under a causal context.
 
-    A server coordinating a write calls ``put(value, context=..., replica=server_id)``. The
+    A server coordinating a write calls ``put(value, context=..., replica=server_id)`` (or
+    binds its store once, ``Siblings(replica=server_id)``, and leaves ``replica`` out). The
     ``context`` is what the client read (``.context``) before writing: every write it covers
     is superseded, every other write stays, so concurrent writes become **siblings** and a
     client that read v1 and writes v3 replaces v1 but not a v2 written concurrently (no
@@ -62,6 +100,13 @@ class Siblings(Guarded):
           ``fn`` deterministic, as the ready-made ``merge.resolvers`` are.
         * A server id must belong to one process: ``put`` on two stores with the same
           ``replica`` mints the same dot twice, and the merge raises ``DotConflictError``.
+        * ``put`` and ``resolve`` return None, not a delta: replicate by merging whole
+          stores (a put's delta would need the kernel's dot cloud, which the wire form of a
+          store, a version vector per server, does not carry).
+        * A store remembers (locally, not in its state) the servers that ``put`` on it, and
+          refuses with ``ForgedContextError`` a merge claiming more of their writes than they
+          made: the defence against a forged client context that named *another* server.
+          A store bound with ``Siblings(replica="sx")`` is sx's from the start.
 
     Examples:
         >>> from merge import Siblings
@@ -81,16 +126,16 @@ class Siblings(Guarded):
     others).
     """
 
-    __slots__ = ("_context", "_dots")
+    __slots__ = ("_servers",)
 
-    #: Wire identity (see ``crdts.codec``): ext code and payload layout version.
-    type_code: ClassVar[int] = 30
-    format_version: ClassVar[int] = 1
+    _store: DotFun[Payload]
 
-    def __init__(self) -> None:
-        self._context: dict[str, int] = {}
-        self._dots: dict[Dot, Payload] = {}
-        self._lock = None  # made on first use; every public operation runs under it
+    def __init__(self, *, replica: str | None = None) -> None:
+        super().__init__(replica=replica)
+        self._store = DotFun()
+        # the servers that put on this object: local knowledge, not state (== ignores it,
+        # copies and the wire leave it out); None until the first put
+        self._servers: set[str] | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -103,27 +148,35 @@ class Siblings(Guarded):
         """
         result = []
         resolved: set[bytes] = set()
-        for dot in sorted(self._dots):
-            generation, value = self._dots[dot]
-            if generation:
-                key = value_key(value)
-                if key in resolved:
-                    continue
-                resolved.add(key)
-            result.append(own_value(value))  # a copy: changing it changes nothing here
+        by_server = self._store.by_replica
+        for server in sorted(by_server):
+            counters = by_server[server]
+            for counter in sorted(counters):
+                generation, value = counters[counter]
+                if generation:
+                    key = value_key(value)
+                    if key in resolved:
+                        continue
+                    resolved.add(key)
+                result.append(own_value(value))  # a copy: changing it changes nothing here
         return tuple(result)
+
+    @property
+    def value(self) -> tuple[Any, ...]:
+        """The siblings, as ``values`` (what every CRDT calls its value)."""
+        return self.values
 
     @property
     @locked
     def context(self) -> VectorClock:
         """The causal context: hand it to the client with the values, and take it back with
         its next write (``put(..., context=...)``). Cost: O(r log r)."""
-        return VectorClock(self._context)
+        return VectorClock(self._ctx.vv)
 
     # -- writing ---------------------------------------------------------------------------
 
     @locked
-    def put(self, value: Any, *, context: VectorClock | None, replica: str) -> None:
+    def put(self, value: Any, *, context: VectorClock | None, replica: str | None = None) -> None:
         """Store ``value`` as a write coordinated by server ``replica``.
 
         Every write that ``context`` covers is superseded; the others stay as siblings.
@@ -135,20 +188,25 @@ class Siblings(Guarded):
                 blind write that has seen nothing (it supersedes nothing).
             replica: the id of the server coordinating the write — one id per server
                 process, never a client id (client ids would make the context grow with
-                every client ever seen).
+                every client ever seen). Defaults to the store's own replica name, for a
+                store bound with ``Siblings(replica=...)``.
 
         Raises:
-            TypeError: ``context`` is not a ``VectorClock``, ``replica`` is not a str, or
-                ``value`` is not a supported value.
+            TypeError: ``context`` is not a ``VectorClock``, ``replica`` is not a str (or
+                is left out on an unbound store), or ``value`` is not a supported value.
             ValueError: ``replica`` is empty, ``value`` or ``context`` does not fit the wire
-                format, ``context`` names an empty server id, or it claims more writes by
-                ``replica`` than this store has seen (a forged context would otherwise push
-                the server's counter to the wire limit and block its every later put).
+                format, or ``context`` names an empty server id.
+            ForgedContextError: ``context`` claims more writes by ``replica`` than this
+                store has seen (a forged context would otherwise push the server's counter
+                to the wire limit and block its every later put).
 
         Cost: O(d + r).
         """
+        if replica is None:
+            replica = self.replica
         if check_replica(replica) is None:
             raise TypeError("put needs replica=, the id of the server coordinating the write")
+        assert replica is not None
         if context is None:
             context = VectorClock()
         elif not isinstance(context, VectorClock):
@@ -157,7 +215,7 @@ class Siblings(Guarded):
                 f"None for a blind write, not {type(context).__name__}"
             )
         value = own_value(check_value(value))
-        joined = dict(self._context)
+        issued = self._ctx.vv.get(replica, 0)
         for server, counter in context.items():
             check_replica(server)  # a non-empty str that UTF-8 can carry
             if counter >= _LIMIT:
@@ -165,24 +223,24 @@ class Siblings(Guarded):
                     f"context counter {counter} of {server!r} does not fit the wire format; "
                     f"pass the .context a client read"
                 )
-            if server == replica and counter > self._context.get(replica, 0):
-                raise ValueError(
-                    f"the context claims {counter} writes by server {replica!r}, which has made "
-                    f"{self._context.get(replica, 0)} here: it is not a context this server "
-                    f"handed out (pass the .context a client read from it)"
-                )
-            if counter > joined.get(server, 0):
-                joined[server] = counter
-        counter = joined.get(replica, 0) + 1
-        if counter >= _LIMIT:
+        claimed = context.get(replica, 0)
+        if claimed > issued:
+            raise ForgedContextError(replica, claimed, issued, where="put")
+        if issued + 1 >= _LIMIT:
             raise ValueError(f"server {replica!r} has made 2**64 - 1 writes; use a new id")
-        joined[replica] = counter
-        # the client saw every write its context covers: those are superseded
-        dots = {
-            dot: payload for dot, payload in self._dots.items() if dot[1] > context.get(dot[0], 0)
-        }
-        dots[(replica, counter)] = (0, value)
-        self._context, self._dots = joined, dots
+        # everything is checked: from here on nothing can fail
+        store = self._store
+        for server, counters in list(store.by_replica.items()):
+            seen = context.get(server, 0)
+            # the client saw every write its context covers: those are superseded
+            for counter in [counter for counter in counters if counter <= seen]:
+                store.discard(server, counter)
+        self._ctx.join(CausalContext.from_vector(context))
+        self._ctx.add(replica, issued + 1)
+        store.add(replica, issued + 1, (0, value))
+        if self._servers is None:
+            self._servers = set()
+        self._servers.add(replica)
 
     @locked
     def resolve(self, fn: Callable[[tuple[Any, ...]], Any]) -> None:
@@ -196,13 +254,15 @@ class Siblings(Guarded):
 
         Cost: O(d) plus ``fn``.
         """
-        if not self._dots:
+        store = self._store
+        if not store:
             return
         value = own_value(check_value(fn(self.values)))
-        generation = max(generation for generation, _ in self._dots.values()) + 1
+        generation = max(payload[0] for _, payload in self._payloads()) + 1
         if generation >= _LIMIT:
             raise ValueError("this store has been resolved 2**64 - 1 times")
-        self._dots = dict.fromkeys(self._dots, (generation, value))
+        for server, counter in list(store.dots()):
+            store.add(server, counter, (generation, value))
 
     def resolve_lww(self, key: Callable[[Any], Any]) -> None:
         """Keep only the value with the largest ``key(value)``, keeping the causal context.
@@ -212,103 +272,80 @@ class Siblings(Guarded):
         """
         self.resolve(maximum.by(key))
 
-    # -- the lattice -----------------------------------------------------------------------
-
-    def merge(self, other: Siblings) -> None:
-        """Join ``other`` into this store, in place (commutative, associative, idempotent).
+    def retire(self, *writers: str) -> Self:
+        """Not supported: a store's context holds one entry per *server*, so it stays as
+        small as the set of servers; there is no departed writer to fold away.
 
         Raises:
-            TypeError: ``other`` is not a ``Siblings``.
-            DotConflictError: one dot holds two different writes, which proves that two
-                processes used the same server id; the store is left unchanged.
-
-        Cost: O(d + r).
+            TypeError: always.
         """
-        if type(other) is not type(self):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        self._merge(other)
+        raise TypeError(
+            "Siblings does not retire servers: its context has one entry per server id, "
+            "not per process incarnation"
+        )
 
-    @locked_pair
-    def _merge(self, other: Siblings) -> None:
-        mine, theirs = self._dots, other._dots
-        my_context, their_context = self._context, other._context
-        dots: dict[Dot, Payload] = {}
-        for dot, payload in mine.items():
-            their_payload = theirs.get(dot)
-            if their_payload is not None:
-                dots[dot] = _join_payloads(dot, payload, their_payload)
-            elif dot[1] > their_context.get(dot[0], 0):
-                dots[dot] = payload  # the other side has not seen this write yet
-        for dot, payload in theirs.items():
-            if dot not in mine and dot[1] > my_context.get(dot[0], 0):
-                dots[dot] = payload
-        context = dict(my_context)
-        for server, counter in their_context.items():
-            if counter > context.get(server, 0):
-                context[server] = counter
-        self._context, self._dots = context, dots
+    # -- the lattice (CausalCRDT hooks) ------------------------------------------------------
 
-    def __or__(self, other: Siblings) -> Siblings:
-        if type(other) is not type(self):
-            return NotImplemented
-        result = self.copy()
-        result.merge(other)
-        return result
+    def _payloads(self) -> Iterable[tuple[Dot, Payload]]:
+        for server, counters in self._store.by_replica.items():
+            for counter, payload in counters.items():
+                yield (server, counter), payload
 
-    def __ior__(self, other: Siblings) -> Siblings:
-        """``a |= b`` merges ``b`` into ``a`` in place, as ``a.merge(b)``."""
-        if type(other) is not type(self):
-            return NotImplemented
-        self.merge(other)
-        return self
+    def _plan(self, other: Self, mine: CausalContext, theirs: CausalContext) -> JoinPlan[Payload]:
+        """The DVVSet join: a write held on both sides keeps the later resolution of it; a
+        write on one side stays unless the other side has seen its dot (it was superseded
+        there). Raises ``DotConflictError`` for one dot holding two different writes."""
+        plan: JoinPlan[Payload] = JoinPlan()
+        my_store, their_store = self._store.by_replica, other._store.by_replica
+        for server, their_counters in their_store.items():
+            my_counters = my_store.get(server, {})
+            top, _ = mine.covered(server)
+            adds: dict[int, Payload] = {}
+            for counter, payload in their_counters.items():
+                held = my_counters.get(counter)
+                if held is not None:
+                    joined = _join_payloads((server, counter), held, payload)
+                    if joined is not held:
+                        adds[counter] = joined
+                elif counter > top:
+                    adds[counter] = payload  # a write this side has not seen yet
+            if adds:
+                plan.adds[server] = adds
+        for server, my_counters in my_store.items():
+            top, _ = theirs.covered(server)
+            held_there = their_store.get(server, {})
+            gone = {c for c in my_counters if c <= top and c not in held_there}
+            if gone:
+                plan.removes[server] = gone
+        return plan
 
-    def leq(self, other: Siblings) -> bool:
-        """True if ``other`` already holds everything this store holds."""
-        if type(other) is not type(self):
-            raise TypeError(f"cannot compare {type(self).__name__} with {type(other).__name__}")
-        return self._leq(other)
-
-    @locked_pair
-    def _leq(self, other: Siblings) -> bool:
-        return (other | self) == other
+    def _refuse_conflicts(self, plan: JoinPlan[Payload], other: Self) -> None:
+        """Refuse a merge claiming more writes by a server that put here than it made."""
+        servers = set(self._servers or ())
+        name = self.replica
+        if name is not None:
+            servers.add(name)
+        for server in servers:
+            claimed, _ = other._ctx.covered(server)
+            issued, _ = self._ctx.covered(server)
+            if claimed > issued:
+                raise ForgedContextError(server, claimed, issued)
 
     # -- identity --------------------------------------------------------------------------
-
-    @locked
-    def copy(self) -> Self:
-        """An independent copy."""
-        result = type(self)()
-        result._context = dict(self._context)
-        result._dots = dict(self._dots)  # payloads are immutable tuples; values are owned
-        return result
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, Siblings)
-        return self._equal(other)
-
-    @locked_pair
-    def _equal(self, other: Siblings) -> bool:
-        return self._context == other._context and self._dots == other._dots
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(values={self.values!r}, context={self.context!r})"
 
     def _check(self) -> None:
         """Assert every invariant of the state (tests call this after each step)."""
-        for server, counter in self._context.items():
+        super()._check()
+        # the context is a version vector: a store never holds isolated dots
+        assert not self._ctx.cloud, self._ctx
+        for server, counter in self._ctx.vv.items():
             # every context entry is a server id with a positive counter that fits the wire
             assert type(server) is str and server, server
             assert type(counter) is int and 0 < counter < _LIMIT, (server, counter)
-        for (server, counter), (generation, value) in self._dots.items():
-            # every live write's dot has been seen by the context (no write without history)
-            assert type(counter) is int and 0 < counter <= self._context.get(server, 0), (
-                server,
-                counter,
-            )
+        for _, (generation, value) in self._payloads():
             # generations count the resolutions applied to a write
             assert type(generation) is int and 0 <= generation < _LIMIT, generation
             # values are register values (they cross the wire unchanged)
@@ -320,13 +357,19 @@ class Siblings(Guarded):
     def _to_wire(self) -> Any:
         """``[[server, n, [[counter, generation, value], ...]], ...]``, sorted by server and
         counter; values in the register-value wire form. Equal stores give equal data."""
-        by_server: dict[str, list[list[Any]]] = {server: [] for server in self._context}
-        for (server, counter), (generation, value) in sorted(self._dots.items()):
-            by_server[server].append([counter, generation, value_to_wire(value)])
-        return [[server, self._context[server], by_server[server]] for server in sorted(by_server)]
+        by_server = self._store.by_replica
+        result = []
+        for server, top in sorted(self._ctx.vv.items()):
+            counters = by_server.get(server, {})
+            writes = [
+                [counter, counters[counter][0], value_to_wire(counters[counter][1])]
+                for counter in sorted(counters)
+            ]
+            result.append([server, top, writes])
+        return result
 
     @classmethod
-    def _from_wire(cls, state: Any) -> Siblings:
+    def _from_wire(cls, state: Any) -> Self:
         """A store from ``_to_wire``'s structure; ``ValueError`` if it is malformed."""
         try:
             return cls._parse(state)
@@ -336,11 +379,11 @@ class Siblings(Guarded):
             raise ValueError(f"malformed Siblings state: {error}") from None
 
     @classmethod
-    def _parse(cls, state: Any) -> Siblings:
+    def _parse(cls, state: Any) -> Self:
         if type(state) not in (list, tuple):
             raise ValueError(f"a Siblings state is an array of servers, not {state!r}")
         context: dict[str, int] = {}
-        dots: dict[Dot, Payload] = {}
+        writes_by_server: list[tuple[str, int, Payload]] = []
         previous: str | None = None
         for entry in state:
             if type(entry) not in (list, tuple) or len(entry) != 3:
@@ -368,9 +411,11 @@ class Siblings(Guarded):
                 if type(generation) is not int or not 0 <= generation < _LIMIT:
                     raise ValueError(f"a generation must be in [0, 2**64), not {generation!r}")
                 last = counter
-                dots[(server, counter)] = (generation, value_from_wire(value))
+                writes_by_server.append((server, counter, (generation, value_from_wire(value))))
         result = cls()
-        result._context, result._dots = context, dots
+        result._ctx = CausalContext.from_vector(context)
+        for server, counter, payload in writes_by_server:
+            result._store.add(server, counter, payload)
         return result
 
 
@@ -388,12 +433,3 @@ def _join_payloads(dot: Dot, mine: Payload, theirs: Payload) -> Payload:
         # one dot names one write: two different values prove a shared server id
         raise DotConflictError(dot, mine[1], theirs[1])
     return mine if my_key > their_key else theirs
-
-
-codec.register(
-    Siblings,
-    code=Siblings.type_code,
-    version=Siblings.format_version,
-    to_wire=Siblings._to_wire,
-    from_wire=codec.exact_version(Siblings, Siblings.format_version, Siblings._from_wire),
-)

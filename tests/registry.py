@@ -1,8 +1,11 @@
 """Every built-in merge type, with a factory and the operations a test program may run.
 
-The generic law, delta and permutation tests iterate over :data:`TYPES`, so adding a type
-here puts it under every generic test at once. The operations themselves live in
-:mod:`merge.testing` (``mutators``), where users' tests get them too.
+The generic law, delta and permutation tests iterate over :data:`TYPES`, which is read from
+the type registry (``merge.registry.builtins()``: each profile's template and variants), so
+registering a type there puts it under every generic test at once. The operations
+themselves live in the registry too, and reach the tests through :mod:`merge.testing`
+(``mutators``), where users' tests get them as well. Types whose mutators return no deltas
+(``merge.Siblings``) are left out: the generic tests ship deltas.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 import crdts
+from merge.registry import builtins
 from merge.testing import ManualTime, Op, histories, mutators
 from merge.testing._engine import Target as _Target
 
-__all__ = ["TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
+__all__ = ["STATE_TYPES", "TYPES", "ManualTime", "Op", "Run", "TypeSpec", "merged", "programs"]
 
 
 @dataclass(frozen=True)
@@ -39,25 +43,37 @@ def _spec(name: str, crdt_type: Any) -> TypeSpec:
     return TypeSpec(name, crdt_type, mutators(crdt_type))
 
 
-TYPES: list[TypeSpec] = [
-    _spec("ORSet", crdts.ORSet),
-    _spec("RWORSet", crdts.RWORSet),
-    _spec("MVRegister", crdts.MVRegister),
-    _spec("EWFlag", crdts.EWFlag),
-    _spec("DWFlag", crdts.DWFlag),
-    _spec("CausalCounter", crdts.CausalCounter),
-    _spec("ORMap[ORSet]", crdts.ORMap(crdts.ORSet)),
-    _spec("ORMap[CausalCounter]", crdts.ORMap(crdts.CausalCounter)),
-    _spec("ORMap[ORMap[MVRegister]]", crdts.ORMap(crdts.ORMap(crdts.MVRegister))),
-    _spec("Cart", crdts.Cart),
-    _spec("GCounter", crdts.GCounter),
-    _spec("PNCounter", crdts.PNCounter),
-    _spec("GSet", crdts.GSet),
-    _spec("TwoPSet", crdts.TwoPSet),
-    _spec("LWWRegister", crdts.LWWRegister),
-    _spec("LWWElementSet", crdts.LWWElementSet),
-    _spec("LWWMap", crdts.LWWMap),
-    _spec("LWWElementSet[remove-bias]", crdts.LWWElementSet(bias="remove")),
+def _name(template: Any) -> str:
+    """A test id: the class name, with an ORMap's value type and a remove bias in brackets
+    (``ORMap[ORSet]``, ``LWWElementSet[remove-bias]``)."""
+    if isinstance(template, type):
+        return template.__name__
+    if isinstance(template, crdts.ORMap) and type(template) is crdts.ORMap:
+        return f"ORMap[{_name(template.value_type)}]"
+    if getattr(template, "bias", None) == "remove":
+        return f"{type(template).__name__}[remove-bias]"
+    return type(template).__name__
+
+
+def _templates() -> list[Any]:
+    """Each built-in profile's template (a class where the class alone suffices), then its
+    variants."""
+    found: list[Any] = []
+    for entry in builtins():
+        if not entry.deltas:
+            continue
+        template = entry.template
+        found.append(template if isinstance(template, type) else template())
+        found += [variant() for variant in entry.variants]
+    return found
+
+
+TYPES: list[TypeSpec] = [_spec(_name(template), template) for template in _templates()]
+
+#: The built-in types replicated by whole states (mutators that return no delta:
+#: ``merge.Siblings``), for the tests that need no deltas (the decode fuzzer).
+STATE_TYPES: list[TypeSpec] = [
+    _spec(_name(entry.template), entry.template) for entry in builtins() if not entry.deltas
 ]
 
 

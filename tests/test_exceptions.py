@@ -26,6 +26,7 @@ EXAMPLES: list[BaseException] = [
     crdts.UnboundReplicaError(crdts.ORSet()),
     crdts.DotConflictError(("a", 3), "x", "y"),
     crdts.RetiredWriterError("a#1", 4, 7),
+    merge.ForgedContextError("s1", 2**64 - 1, 3),
     merge.SettleError(10_000, ["not every update has reached b", "replica states differ"]),
     merge.laws.LawViolation("commutativity", (1, 2), "a | b != b | a"),
     merge.lab.LabError("lab trouble"),

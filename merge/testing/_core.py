@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import crdts
 from crdts import CRDT
+from merge.registry import StateRead
 
 __all__ = [
     "CRDTType",
@@ -67,21 +68,26 @@ class ManualTime:
 
 @dataclass(frozen=True)
 class Op:
-    """One mutator: its ``name`` and a strategy for its positional arguments (as a tuple).
+    """One mutator: its ``name`` and a strategy for its arguments (as a tuple).
+
+    The last ``len(keywords)`` arguments are passed by keyword, under those names (for a
+    keyword-only parameter such as ``Siblings.put``'s ``context``). An argument that is a
+    ``merge.registry.StateRead`` is read from the state when the call runs.
 
     Examples:
         >>> from hypothesis import strategies as st
         >>> from merge.testing import Op
         >>> Op("increment", st.tuples(st.integers(0, 5)))
-        Op(name='increment', args=...)
+        Op(name='increment', args=..., keywords=())
     """
 
     name: str
     args: st.SearchStrategy[tuple[Any, ...]]
+    keywords: tuple[str, ...] = ()
 
     def apply(self, state: Any, args: tuple[Any, ...]) -> Any | None:
         """Run the mutator; a precondition failure (KeyError, ValueError) is a no-op."""
-        return Call(self.name, args)(state)
+        return Call(self.name, args, self.keywords)(state)
 
 
 @dataclass(frozen=True)
@@ -90,20 +96,29 @@ class Call:
 
     A precondition failure (``KeyError``, ``ValueError``: removing an absent element,
     re-adding to a TwoPSet) is a no-op that returns None; otherwise the call returns
-    whatever the mutator returned (a delta).
+    whatever the mutator returned (a delta). The last ``len(keywords)`` arguments go by
+    keyword; a ``merge.registry.StateRead`` argument is read from the state first.
     """
 
     name: str
     args: tuple[Any, ...]
+    keywords: tuple[str, ...] = ()
 
     def __call__(self, state: Any) -> Any | None:
+        args = [arg(state) if isinstance(arg, StateRead) else arg for arg in self.args]
+        cut = len(args) - len(self.keywords)
         try:
-            return getattr(state, self.name)(*self.args)
+            keywords = dict(zip(self.keywords, args[cut:], strict=True))
+            return getattr(state, self.name)(*args[:cut], **keywords)
         except (KeyError, ValueError):
             return None
 
     def __repr__(self) -> str:
-        return f"{self.name}({', '.join(map(repr, self.args))})"
+        cut = len(self.args) - len(self.keywords)
+        shown = [repr(arg) for arg in self.args[:cut]]
+        named = zip(self.keywords, self.args[cut:], strict=True)
+        shown += [f"{name}={arg!r}" for name, arg in named]
+        return f"{self.name}({', '.join(shown)})"
 
 
 def one(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any, ...]]:
@@ -116,7 +131,11 @@ def calls(ops: Sequence[Op]) -> st.SearchStrategy[Call]:
     for op in ops:
         if not isinstance(op, Op):
             raise TypeError(f"ops must hold merge.testing.Op values, not {op!r}")
-    return st.one_of([op.args.map(partial(Call, op.name)) for op in ops])
+    return st.one_of([op.args.map(partial(_call, op.name, op.keywords)) for op in ops])
+
+
+def _call(name: str, keywords: tuple[str, ...], args: tuple[Any, ...]) -> Call:
+    return Call(name, args, keywords)
 
 
 def describe(crdt_type: Any) -> str:

@@ -54,6 +54,8 @@ class Target:
         elif isinstance(ops, st.SearchStrategy):
             self.calls = ops
         else:
+            for op in ops:
+                self._check_keywords(op)
             self.calls = calls(list(ops))
         try:
             self.make(None, ManualTime())
@@ -65,6 +67,30 @@ class Target:
 
     def __repr__(self) -> str:
         return self.name
+
+    def _check_keywords(self, op: Any) -> None:
+        """TypeError if ``op`` cannot pass a keyword-only argument its mutator requires."""
+        method = getattr(self.cls, getattr(op, "name", ""), None)
+        if not isinstance(op, Op) or not callable(method):
+            return
+        try:
+            parameters = inspect.signature(method).parameters.values()
+        except (TypeError, ValueError):
+            return
+        missing = [
+            parameter.name
+            for parameter in parameters
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            and parameter.default is inspect.Parameter.empty
+            and parameter.name not in op.keywords
+        ]
+        if missing:
+            raise TypeError(
+                f"{self.name}.{op.name} needs the keyword-only argument(s) "
+                f"{', '.join(missing)}, which {op.name!r} does not pass: pass no ops to use "
+                f"the registered operations, or give the Op keywords={tuple(missing)!r} "
+                f"naming its last arguments"
+            )
 
     def make(self, replica: str | None, time: ManualTime) -> Any:
         """An empty instance bound to ``replica`` (stamping with ``time`` if it has a

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from hypothesis.stateful import invariant as _invariant
 
+from merge.registry import profile_for
 from merge.testing._core import Call, CRDTType, LawViolation, ManualTime, Op, hunt
 from merge.testing._engine import Target
 from merge.testing.strategies import Delivery, schedules
@@ -44,6 +45,12 @@ class _Cluster:
 
     def __init__(self, target: Target, replicas: int, sync: str) -> None:
         _check_cluster_options(replicas, sync)
+        found = profile_for(target.cls)
+        if sync == "delta" and found is not None and not found.deltas:
+            raise TypeError(
+                f"{target.name}'s mutators return no deltas (its registry profile says "
+                f"deltas=False): check its convergence with sync='state'"
+            )
         self.target = target
         self.sync = sync
         self.time = ManualTime()

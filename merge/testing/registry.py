@@ -21,8 +21,10 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess
 from hypothesis import strategies as st
 
 import crdts
+from crdts.values import value_key
 from merge import registry
-from merge.registry import register_type
+from merge.registry import StateRead, keyword_of, register_type
+from merge.resolvers import maximum
 from merge.testing._core import CRDTType, Op, calls, describe, one
 
 __all__ = ["KINDS", "VALUES", "mutators", "register_type"]
@@ -41,6 +43,9 @@ KINDS: dict[str, st.SearchStrategy[Any]] = {
     registry.AMOUNT: _AMOUNTS,
     registry.QUANTITY: st.integers(1, 4),
     registry.QUANTITY_OR_ALL: st.none() | st.integers(1, 4),
+    # a blind write, or one by a client that read this replica just before
+    registry.READ: st.sampled_from([None, StateRead("context")]),
+    registry.RESOLVER: st.sampled_from([maximum.by(value_key), list]),
 }
 
 
@@ -48,9 +53,16 @@ def _op(spec: Any, crdt_type: CRDTType) -> Op:
     """An :class:`Op` from a registry spec ``(name, *kinds)`` (an ``Op`` stays as it is)."""
     if isinstance(spec, Op):
         return spec
-    name, *kinds = spec
-    if not kinds:
+    name, *written = spec
+    if not written:
         return Op(name, _NO_ARGS)
+    parsed = [keyword_of(kind) for kind in written]
+    keywords = tuple(keyword for keyword, _ in parsed if keyword is not None)
+    kinds = [kind for _, kind in parsed]
+    if keywords:
+        if any(keyword is None for keyword, _ in parsed[len(parsed) - len(keywords) :]):
+            raise ValueError(f"{spec!r}: keyword arguments (name=kind) must come last")
+        return Op(name, st.tuples(*(KINDS[kind] for kind in kinds)), keywords)
     if registry.NESTED in kinds:
         if not isinstance(crdt_type, crdts.ORMap):
             raise TypeError(

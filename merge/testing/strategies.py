@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 try:
@@ -15,14 +15,10 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess
 from hypothesis import strategies as st
 
 import crdts
-from clocks import VectorClock
 from crdts import CRDT
-from crdts.values import value_key
-from merge import resolvers
-from merge.siblings import Siblings
 from merge.testing._core import Call, CRDTType, Op, calls
 from merge.testing._engine import History, Target, programs
-from merge.testing.registry import VALUES, mutators
+from merge.testing.registry import mutators
 
 __all__ = ["Delivery", "histories", "operations", "schedules", "states"]
 
@@ -86,14 +82,14 @@ def _pick_replica(draw: st.DrawFn, universe: st.SearchStrategy[History]) -> Any:
 
 
 def states(
-    crdt_type: CRDTType | type[Siblings], ops: Sequence[Op] | st.SearchStrategy[Call] | None = None
+    crdt_type: CRDTType, ops: Sequence[Op] | st.SearchStrategy[Call] | None = None
 ) -> st.SearchStrategy[Any]:
     """Reachable states of a type: replicas after a random program.
 
     Within one test case, every ``states(T)`` draw comes from the same hidden history, each
     as a different replica, so the drawn states can be merged with each other (as
     ``check_laws(join, states(T))`` needs) and mutated. ``states(merge.Siblings)`` draws
-    sibling stores written by three servers; ``states(ORMap)`` draws maps of sets, counters
+    sibling stores of three servers; ``states(ORMap)`` draws maps of sets, counters
     or registers. ``st.from_type(T)`` uses this strategy for every built-in type.
 
     Examples:
@@ -105,55 +101,18 @@ def states(
         ...     assert a.value | b.value >= (a | b).value
         >>> test_union_holds_both()
     """
-    if crdt_type is Siblings:
-        if ops is not None:
-            raise TypeError("states(Siblings) takes no ops")
-        return _pick_store(st.shared(_siblingprograms(), key="merge.testing.states:Siblings"))
     if crdt_type is crdts.ORMap and ops is None:
         return st.one_of(
             [states(crdts.ORMap(value)) for value in (crdts.ORSet, crdts.CausalCounter)]
             + [states(crdts.ORMap(crdts.MVRegister))]
         )
     if isinstance(crdt_type, type) and not issubclass(crdt_type, CRDT):
-        raise TypeError(f"states() needs a CRDT type or merge.Siblings, not {crdt_type!r}")
+        raise TypeError(f"states() needs a CRDT type, not {crdt_type!r}")
     target = Target(crdt_type, ops)
     key = f"merge.testing.states:{target.name}"
     if ops is not None:
         key += f":ops@{id(ops)}"
     return _pick_replica(st.shared(programs(target, 3, 15), key=key))
-
-
-_SERVERS = ("s1", "s2", "s3")
-_SIBLING_RESOLVERS: list[Callable[[tuple[Any, ...]], Any]] = [resolvers.maximum.by(value_key), list]
-
-
-@st.composite
-def _siblingprograms(draw: st.DrawFn) -> list[Siblings]:
-    """Three servers' stores after clients read, write (with fresh, stale or no context),
-    servers merge and resolve."""
-    stores = [Siblings() for _ in _SERVERS]
-    reads: list[VectorClock] = []
-    for _ in range(draw(st.integers(0, 20))):
-        step = draw(st.sampled_from(["read", "put", "put", "merge", "resolve"]))
-        index = draw(st.integers(0, len(stores) - 1))
-        store = stores[index]
-        if step == "read":
-            reads.append(store.context)
-        elif step == "put":
-            context = draw(st.sampled_from([None, store.context, *reads]))
-            store.put(draw(VALUES), context=context, replica=_SERVERS[index])
-        elif step == "merge":
-            store.merge(stores[draw(st.integers(0, len(stores) - 1))])
-        else:
-            store.resolve(draw(st.sampled_from(_SIBLING_RESOLVERS)))
-        store._check()
-    return stores
-
-
-@st.composite
-def _pick_store(draw: st.DrawFn, universe: st.SearchStrategy[list[Siblings]]) -> Siblings:
-    stores = draw(universe)
-    return stores[draw(st.integers(0, len(stores) - 1))].copy()
 
 
 class Delivery(NamedTuple):

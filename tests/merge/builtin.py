@@ -1,4 +1,8 @@
-"""Every built-in type as ``merge.laws``/``merge.testing`` take it: a class, or a template."""
+"""Every built-in type as ``merge.laws``/``merge.testing`` take it: a class, or a template.
+
+Read from the type registry (see ``tests/registry.py``), so a type registered there is
+checked by every ``@every_builtin_type`` test.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,9 @@ from typing import Any
 
 import pytest
 
-import crdts
+from tests.registry import TYPES
 
-BUILTIN_TYPES: list[Any] = [
-    crdts.ORSet,
-    crdts.RWORSet,
-    crdts.MVRegister,
-    crdts.EWFlag,
-    crdts.DWFlag,
-    crdts.CausalCounter,
-    crdts.ORMap(crdts.ORSet),
-    crdts.ORMap(crdts.CausalCounter),
-    crdts.ORMap(crdts.ORMap(crdts.MVRegister)),
-    crdts.Cart,
-    crdts.GCounter,
-    crdts.PNCounter,
-    crdts.GSet,
-    crdts.TwoPSet,
-    crdts.LWWRegister,
-    crdts.LWWElementSet,
-    crdts.LWWElementSet(bias="remove"),
-    crdts.LWWMap,
-]
+BUILTIN_TYPES: list[Any] = [spec.crdt_type for spec in TYPES]
 
 
 def type_id(crdt_type: Any) -> str:

@@ -7,6 +7,7 @@ import random
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
 import merge.cli as cli
@@ -36,6 +37,16 @@ def test_check_crdt_and_check_convergence_need_no_ops() -> None:
 def test_strategies_draw_states_and_calls(state: HighestBid, call: object) -> None:
     assert isinstance(state, HighestBid)
     assert repr(call).startswith("assign(")
+
+
+@settings(max_examples=10)
+@given(st.data())
+def test_from_type_draws_a_type_registered_after_hypothesis_was_imported(
+    data: st.DataObject,
+) -> None:
+    state = data.draw(st.from_type(HighestBid))
+    assert isinstance(state, HighestBid)
+    state._check()
 
 
 def test_a_convergence_machine_needs_only_the_type() -> None:
