@@ -15,6 +15,12 @@ delete-on-write invalidation on the simulation core's clock and lossy wire, and 
 hit ratio, stale reads, staleness, database load and lost acknowledged writes
 (``CacheResult``); ``CacheSimulation`` is the same model driven by hand. Pure Python.
 
+The read side, on the lab's millisecond ``EventLoop``: ``CacheNode`` (fixed or sliding
+TTL, versioned fills, memcache leases with stale-value serving), ``LossyChannel``,
+``InvalidationLog`` (resends every r ms) and ``PolarisObserver`` (nines "consistent within
+M"); the scenarios ``race`` (the stale-set race, scripted), ``herd`` (thundering herds,
+``simulate_herd`` with every knob), ``ttl`` and ``invalidation``.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
@@ -27,6 +33,7 @@ Examples:
     0.97
 """
 
+from merge.lab.cache_node import CacheNode, Lookup
 from merge.lab.caching import (
     INVALIDATIONS,
     POLICIES,
@@ -34,37 +41,61 @@ from merge.lab.caching import (
     CacheSimulation,
     simulate_cache,
 )
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
+from merge.lab.expiry import TTLResult, ttl
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
+from merge.lab.polaris import (
+    InvalidationLog,
+    InvalidationResult,
+    LossyChannel,
+    PolarisObserver,
+    invalidation,
+)
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
-from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
+from merge.lab.stale_set import RaceResult, race
 from merge.lab.staleness import PBSResult, k_staleness, pbs
+from merge.lab.thundering_herd import HerdResult, herd, simulate_herd
 
 __all__ = [
     "FITS",
     "INVALIDATIONS",
     "POLICIES",
     "WARS",
+    "CacheNode",
     "CacheResult",
     "CacheSimulation",
     "EventLoop",
     "Exponential",
+    "HerdResult",
+    "InvalidationLog",
+    "InvalidationResult",
     "LabConfigError",
     "LabError",
     "LabResult",
     "LatencyLaw",
+    "Lookup",
+    "LossyChannel",
     "Mixture",
     "PBSResult",
     "Pareto",
+    "PolarisObserver",
     "QuorumResult",
+    "RaceResult",
     "Scenario",
+    "TTLResult",
     "WARSDelays",
+    "herd",
+    "invalidation",
     "k_staleness",
     "pbs",
+    "race",
     "scenario",
     "scenarios",
     "simulate_cache",
+    "simulate_herd",
     "simulate_quorum",
     "simulate_read_repair",
+    "ttl",
 ]
