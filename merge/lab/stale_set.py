@@ -9,7 +9,8 @@ v2, and v1 is older). Either way the next reader misses and fills v2: one extra 
 read.
 
 A second reader polls the key every ``poll_ms`` (from ``poll_ms`` on, up to ``horizon_ms``)
-and fills it at once on a miss; it counts the stale reads a client would see. The stale
+and fills it at once on a miss; it counts the stale reads a client would see (with
+``poll_ms`` < 5 it polls inside the scripted window and becomes part of the race). The stale
 window is measured exactly, from the cache's entries, not from the polls.
 """
 
