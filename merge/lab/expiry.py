@@ -41,7 +41,7 @@ class TTLResult:
     ``max_staleness_ms``: the largest staleness of any read (the time since the version
     after the one it got was committed; 0 for a fresh read); ``mean_stale_window_ms``: the
     mean over writes of each write's stale window. ``read_staleness`` holds ``(time_ms,
-    staleness_ms)`` for every read, for plotting.
+    staleness_ms)`` for every read, for plotting; ``events`` the event loop's events.
     """
 
     ttl_s: float
@@ -57,6 +57,7 @@ class TTLResult:
     stale_reads: int
     max_staleness_ms: float
     mean_stale_window_ms: float
+    events: int
     read_staleness: tuple[tuple[float, float], ...] = field(repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,6 +97,8 @@ class TTLResult:
             linestyle="--",
             label="TTL + fill window",
         )
+        highest = max([bound for _, bound in shown], default=0.0)
+        axes.set_ylim(0, 1.25 * max(highest, (self.ttl_s * 1000 + self.fill_ms) / 1000))
         axes.set_xlabel("simulated time (s)")
         axes.set_ylabel("staleness of the read (s)")
         axes.legend(loc="upper left")
@@ -212,5 +215,6 @@ def ttl(
         stale_reads=counts["stale"],
         max_staleness_ms=max((s for _, s in read_staleness), default=0.0),
         mean_stale_window_ms=_stale_windows(cache.history, commits) / writes if writes else 0.0,
+        events=loop.processed,
         read_staleness=tuple(read_staleness),
     )

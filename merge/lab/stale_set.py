@@ -65,10 +65,11 @@ class RaceResult:
         for version, start, end in self.timeline:
             lines.append(f"  cache serves v{version} from {start:g} ms to {end:g} ms")
         lines += [
-            f"stale window {self.stale_window_ms:g} ms; {self.stale_reads} stale reads "
-            f"(one poll every {self.poll_ms:g} ms); {self.db_reads} database reads"
-            + ("; still stale at the horizon" if self.stale_at_horizon else "")
+            f"stale window {self.stale_window_ms:g} ms; {self.db_reads} database reads",
+            f"{self.stale_reads} stale reads (one poll every {self.poll_ms:g} ms)",
         ]
+        if self.stale_at_horizon:
+            lines.append("still stale at the horizon")
         return "\n".join(lines)
 
 
