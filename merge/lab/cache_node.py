@@ -7,8 +7,8 @@ dict is what the read side of a cache needs to stay consistent with its database
   (``sliding=True``: each hit pushes the expiry back);
 * **versioned fills** (``versioned=True``): the node remembers the newest version it has
   seen for a key, from a set or from a delete that carries a version, and refuses a fill
-  older than that (Polaris's fix for the slow-fill race; the memory is lost with the key's
-  tombstone if the node is emptied, the loophole Meta describes);
+  older than that (Polaris's fix for the slow-fill race; ``evict`` forgets the version with
+  the key, the loophole Meta describes);
 * **leases** (``leases=True``, memcache after Nishtala et al. 2013): a miss hands out a
   token; a set is stored only with a token that is still valid; a delete voids the key's
   outstanding tokens; while a token younger than ``lease_ms`` is outstanding no other token
@@ -194,3 +194,11 @@ class CacheNode:
         slot.token = None
         if version is not None and version > slot.seen:
             slot.seen = version
+
+    def evict(self, key: Hashable) -> None:
+        """Memory pressure: forget the key entirely, its entry, its lease token and the
+        version a versioned node remembered (the loophole Meta's Polaris post describes: a
+        slow fill arriving after an eviction finds nothing to compare against)."""
+        slot = self._slots.pop(key, None)
+        if slot is not None and self._live(key, slot):
+            self._end(key, slot, self.loop.now)

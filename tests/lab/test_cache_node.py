@@ -43,6 +43,16 @@ def test_a_versioned_node_refuses_a_fill_older_than_a_delete_it_saw() -> None:
     assert node.refused == 2 and node.holds("k") == 2
 
 
+def test_an_eviction_forgets_the_version_so_a_stale_fill_gets_in() -> None:
+    """Polaris's loophole: versioning protects only while the node remembers the version."""
+    loop = EventLoop()
+    node = CacheNode(loop, versioned=True)
+    node.set("k", 2)
+    assert node.set("k", 1) is False
+    node.evict("k")
+    assert node.set("k", 1) is True and node.holds("k") == 1
+
+
 def test_a_lease_is_one_token_per_key_until_used_voided_or_older_than_the_interval() -> None:
     loop = EventLoop()
     node = CacheNode(loop, leases=True, lease_ms=1_000)
