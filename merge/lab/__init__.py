@@ -33,6 +33,11 @@ Dynamo's replicated write-behind, and their acknowledgement latency (``WriteBack
 a partition and counts the updates LWW, siblings and a crdtkit type lose
 (``MultiWriterResult``); ``compare`` (``merge.lab.comparison``) puts the strategies side by
 side (``CompareResult``). Pure Python.
+The read side, on the lab's millisecond ``EventLoop``: ``CacheNode`` (fixed or sliding
+TTL, versioned fills, memcache leases with stale-value serving), ``LossyChannel``,
+``InvalidationLog`` (resends every r ms) and ``PolarisObserver`` (nines "consistent within
+M"); the scenarios ``race`` (the stale-set race, scripted), ``herd`` (thundering herds,
+``simulate_herd`` with every knob), ``ttl`` and ``invalidation``.
 
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
@@ -46,6 +51,7 @@ Examples:
     0.97
 """
 
+from merge.lab.cache_node import CacheNode, Lookup
 from merge.lab.caching import (
     INVALIDATIONS,
     POLICIES,
@@ -59,14 +65,24 @@ from merge.lab.crdt_replicas import CRDTReplicasResult, simulate_crdt_replicas
 from merge.lab.durability import WRITE_BACK_POLICIES, WriteBackResult, write_back
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
+from merge.lab.expiry import TTLResult, ttl
 from merge.lab.follower import FollowerResult, async_follower
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.lossy import LossyQuorumReport, LossyQuorumResult, simulate_lossy_quorum
 from merge.lab.multi_region import DATA_TYPES, RESOLUTIONS, MultiWriterResult, multi_writer
 from merge.lab.nrw import TradeoffResult, TradeoffRow, tradeoff
+from merge.lab.polaris import (
+    InvalidationLog,
+    InvalidationResult,
+    LossyChannel,
+    PolarisObserver,
+    invalidation,
+)
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
 from merge.lab.sloppy import SloppyRead, SloppyResult, sloppy_quorum
+from merge.lab.stale_set import RaceResult, race
 from merge.lab.staleness import PBSResult, k_staleness, pbs
+from merge.lab.thundering_herd import HerdResult, herd, simulate_herd
 
 __all__ = [
     "DATA_TYPES",
@@ -78,43 +94,57 @@ __all__ = [
     "WARS",
     "WRITE_BACK_POLICIES",
     "CRDTReplicasResult",
+    "CacheNode",
     "CacheResult",
     "CacheSimulation",
     "CompareResult",
     "EventLoop",
     "Exponential",
     "FollowerResult",
+    "HerdResult",
+    "InvalidationLog",
+    "InvalidationResult",
     "LabConfigError",
     "LabError",
     "LabResult",
     "LatencyLaw",
+    "Lookup",
+    "LossyChannel",
     "LossyQuorumReport",
     "LossyQuorumResult",
     "Mixture",
     "MultiWriterResult",
     "PBSResult",
     "Pareto",
+    "PolarisObserver",
     "QuorumResult",
+    "RaceResult",
     "Scenario",
     "SloppyRead",
     "SloppyResult",
+    "TTLResult",
     "TradeoffResult",
     "TradeoffRow",
     "WARSDelays",
     "WriteBackResult",
     "async_follower",
     "compare",
+    "herd",
+    "invalidation",
     "k_staleness",
     "multi_writer",
     "pbs",
+    "race",
     "scenario",
     "scenarios",
     "simulate_cache",
     "simulate_crdt_replicas",
+    "simulate_herd",
     "simulate_lossy_quorum",
     "simulate_quorum",
     "simulate_read_repair",
     "sloppy_quorum",
     "tradeoff",
+    "ttl",
     "write_back",
 ]
