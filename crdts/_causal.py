@@ -20,7 +20,8 @@ with the dots to retire and the payloads to add, and get the delta back.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, KeysView, Mapping
+from functools import partial
 from itertools import islice, repeat
 from operator import le
 from typing import Any, Generic, Self, TypeVar
@@ -29,7 +30,15 @@ from crdts import _wire
 from crdts._base import CRDT
 from crdts.errors import DotConflictError
 
-__all__ = ["CausalCRDT", "CausalContext", "Dot", "DotFun", "runs_contain", "runs_select"]
+__all__ = [
+    "CausalCRDT",
+    "CausalContext",
+    "ContextSnapshot",
+    "Dot",
+    "DotFun",
+    "runs_contain",
+    "runs_select",
+]
 
 Dot = tuple[str, int]
 V = TypeVar("V")
@@ -106,6 +115,41 @@ class CausalContext:
             runs += (counter, counter + 1)
         else:
             _add_run(runs, counter, counter + 1)
+
+    def mint(self, replica: str) -> int:
+        """Record the next dot of ``replica`` and return its counter.
+
+        Cost: O(1) when the replica has no cloud (a writer's own dots are contiguous, so
+        this is the common case), else that of ``next_counter`` plus ``add``.
+        """
+        if replica in self.cloud:
+            counter = self.next_counter(replica)
+            self.add(replica, counter)
+            return counter
+        vv = self.vv
+        counter = vv[replica] = vv.get(replica, 0) + 1
+        return counter
+
+    def snapshot(self, replica: str) -> ContextSnapshot:
+        """What this context holds of ``replica``'s dots, to put back with ``restore``.
+
+        For an operation that may only add ``replica``'s dots and must be undone whole if it
+        fails (a map's ``update`` running a user's function). O(k) for k cloud runs.
+        """
+        runs = self.cloud.get(replica)
+        return replica, self.vv.get(replica, 0), None if runs is None else runs.copy()
+
+    def restore(self, snapshot: ContextSnapshot) -> None:
+        """Put back a replica's dots as ``snapshot`` recorded them (other replicas' untouched)."""
+        replica, top, runs = snapshot
+        if top:
+            self.vv[replica] = top
+        else:
+            self.vv.pop(replica, None)
+        if runs:
+            self.cloud[replica] = runs
+        else:
+            self.cloud.pop(replica, None)
 
     def join(self, other: CausalContext) -> None:
         """Add every dot of ``other`` (in place)."""
@@ -214,6 +258,11 @@ class CausalContext:
             top = self.vv.get(replica, 0)
             assert runs[0] > top + 1, (replica, top, runs[:2])
 
+
+#: ``(replica, vector entry, copy of its cloud runs or None)``: see ``CausalContext.snapshot``
+ContextSnapshot = tuple[str, int, list[int] | None]
+
+_new_context = partial(object.__new__, CausalContext)
 
 #: a cloud of at most this many bounds is joined run by run; a longer one by one merge
 _SPLICE_RUNS = 16
@@ -369,6 +418,22 @@ class DotFun(Generic[V]):
         assert self.index is not None
         return _as_dots(self.index.get(key, ()))
 
+    def holds(self, key: Hashable) -> bool:
+        """True if a live dot's payload has this index key (needs an indexed store). O(1)."""
+        index = self._index
+        if index is None:
+            index = self.index
+            assert index is not None
+        return key in index
+
+    def keys(self) -> KeysView[Hashable]:
+        """The index keys of the live payloads, a live view (needs an indexed store). O(1)."""
+        index = self._index
+        if index is None:
+            index = self.index
+            assert index is not None
+        return index.keys()
+
     # -- local changes ---------------------------------------------------------------------
 
     def _index_key(self, payload: V) -> Hashable:
@@ -384,6 +449,30 @@ class DotFun(Generic[V]):
         if index is not None:
             key = self._index_key(payload)
             index[key] = _with_dot(index.get(key), (replica, counter))
+
+    def add_fresh(self, replica: str, counter: int, payload: V) -> bool:
+        """``add`` for a payload whose index key has no live dot yet, else do nothing.
+
+        Returns whether it added. The single-dot fast path of a set's ``add``: O(1), one
+        lookup for the key.
+        """
+        index = self._index
+        if index is None:
+            if not self.indexed:
+                self.add(replica, counter, payload)
+                return True
+            index = self.index
+            assert index is not None
+        key = payload if self.key is None else self.key(payload)
+        if key in index:
+            return False
+        index[key] = (replica, counter)
+        counters = self.by_replica.get(replica)
+        if counters is None:
+            self.by_replica[replica] = {counter: payload}
+        else:
+            counters[counter] = payload
+        return True
 
     def discard(self, replica: str, counter: int) -> V | None:
         counters = self.by_replica.get(replica)
@@ -492,7 +581,7 @@ class DotFun(Generic[V]):
     # -- whole-store operations --------------------------------------------------------------
 
     def copy(self) -> DotFun[V]:
-        result: DotFun[V] = DotFun.__new__(DotFun)
+        result: DotFun[V] = _new_store()
         result.key = self.key
         result.by_replica = {r: dict(counters) for r, counters in self.by_replica.items()}
         result.indexed = self.indexed
@@ -529,6 +618,9 @@ class DotFun(Generic[V]):
                 for key, entry in self._index.items():
                     assert set(_as_dots(entry)) == set(_as_dots(expected.index[key])), key
                     assert len(_as_dots(entry)) == 1 or type(entry[0]) is tuple, key
+
+
+_new_store = partial(object.__new__, DotFun)
 
 
 def _as_dots(entry: Any) -> tuple[Dot, ...]:
@@ -617,6 +709,25 @@ class CausalCRDT(CRDT):
             delta._store.add(replica, counter, payload)
             delta._ctx.add(replica, counter)
         return self._emit(delta)
+
+    def _add_replacing(self, payload: Any) -> Self:
+        """Add ``payload`` under a fresh dot, retiring the live dots whose payload has its
+        index key (an indexed store's "add": re-adding refreshes); return the delta.
+
+        The single-dot fast path lives here: a key with no live dot, written by a bound
+        replica whose own dots are contiguous, costs O(1) and a handful of small objects.
+        Anything else goes through ``_mutate``.
+        """
+        replica = self._replica
+        context = self._ctx
+        if replica is not None and self._recorder is None and replica not in context.cloud:
+            counter = context.vv.get(replica, 0) + 1
+            store = self._store
+            if store.add_fresh(replica, counter, payload):
+                context.vv[replica] = counter
+                return _one_dot_delta(self, replica, counter, payload)
+        store = self._store
+        return self._mutate(store.dots_of(store._index_key(payload)), (payload,))
 
     def _emit(self, delta: Self) -> Self:
         """Record ``delta`` for an enclosing map's update, and return it."""
@@ -724,3 +835,34 @@ class CausalCRDT(CRDT):
         _wire.context_from_wire(data[1], result._ctx)
         result._content_from_wire(data[0])
         return result
+
+
+_Causal = TypeVar("_Causal", bound=CausalCRDT)
+
+
+def _one_dot_delta(source: _Causal, replica: str, counter: int, payload: Any) -> _Causal:
+    """The delta of adding ``payload`` under the fresh dot ``(replica, counter)`` to
+    ``source`` (whose state is a ``DotFun`` and a context), built directly: what
+    ``_empty()`` and ``_mutate`` would leave, with the hot path's cost in mind (one call;
+    the delta's index is built on first use)."""
+    cls = type(source)
+    delta = cls.__new__(cls)
+    # the slots CRDT.__init__ and CausalCRDT.__init__ set for an unbound instance
+    delta._replica = None
+    delta._retired = None
+    delta._lock = None
+    delta._recorder = None
+    delta._ctx = context = _new_context()
+    if counter == 1:
+        context.vv = {replica: 1}
+        context.cloud = {}
+    else:
+        context.vv = {}
+        context.cloud = {replica: [counter, counter + 1]}
+    mine = source._store
+    delta._store = store = _new_store()
+    store.key = mine.key
+    store.indexed = mine.indexed
+    store.by_replica = {replica: {counter: payload}}
+    store._index = None
+    return delta

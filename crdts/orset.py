@@ -8,12 +8,11 @@ and no longer holds it. Value: the elements that still have at least one live do
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from functools import partial
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from crdts import _wire
 from crdts._base import lock_of, locked
-from crdts._causal import CausalContext, CausalCRDT, DotFun
+from crdts._causal import CausalCRDT, DotFun
 from crdts._values import check_element
 
 __all__ = ["ORSet"]
@@ -78,39 +77,20 @@ class ORSet(CausalCRDT, type_code=8):
         """Add ``element``; return the delta. Re-adding refreshes its dot."""
         # the hot path takes the lock itself, by its methods (cheaper than a decorator's
         # extra call, and than a with statement): bench/threads.py times the shapes
+        if type(element) is not str or not element.isascii():
+            check_element(element)  # the common case, an ASCII str, needs no check
         lock = self._lock or lock_of(self)
         lock.acquire()
         try:
-            return self._add(element)
+            return self._add_replacing(element)
         finally:
             lock.release()
 
     def _add(self, element: Hashable) -> Self:
-        """``add``, with the lock held."""
-        replica = self._replica
+        """``add`` without taking the lock (``bench/threads.py`` times the lock's shapes)."""
         if type(element) is not str or not element.isascii():
-            check_element(element)  # the common case, an ASCII str, needs no check
-        context, store = self._ctx, self._store
-        index = store._index
-        if index is None:
-            index = self._index
-        if (
-            replica is None
-            or element in index
-            or replica in context.cloud
-            or self._recorder is not None
-        ):
-            return self._mutate(store.dots_of(element), (element,))
-        # the hot path, inlined: a new element gets the next dot of this replica
-        counter = context.vv.get(replica, 0) + 1
-        context.vv[replica] = counter
-        counters = store.by_replica.get(replica)
-        if counters is None:
-            store.by_replica[replica] = {counter: element}
-        else:
-            counters[counter] = element
-        index[element] = (replica, counter)
-        return _single_add_delta(type(self), replica, counter, element)
+            check_element(element)
+        return self._add_replacing(element)
 
     @locked
     def remove(self, element: Hashable) -> Self:
@@ -155,32 +135,3 @@ class ORSet(CausalCRDT, type_code=8):
     def __iter__(self) -> Iterator[Any]:
         """Iterate over a snapshot of the elements (taken under the lock)."""
         return iter(self.value)
-
-
-_Set = TypeVar("_Set", bound=ORSet)
-
-
-def _single_add_delta(cls: type[_Set], replica: str, counter: int, element: Any) -> _Set:
-    """The delta of adding a new element under dot ``(replica, counter)``, built directly."""
-    delta = cls.__new__(cls)
-    delta._replica = None
-    delta._retired = None
-    delta._lock = None
-    delta._recorder = None
-    context = delta._ctx = _new_context()
-    if counter == 1:
-        context.vv = {replica: 1}
-        context.cloud = {}
-    else:
-        context.vv = {}
-        context.cloud = {replica: [counter, counter + 1]}
-    store = delta._store = _new_store()
-    store.key = None
-    store.indexed = True
-    store.by_replica = {replica: {counter: element}}
-    store._index = {element: (replica, counter)}
-    return delta
-
-
-_new_context = partial(CausalContext.__new__, CausalContext)
-_new_store = partial(DotFun.__new__, DotFun)
