@@ -703,8 +703,7 @@ class CausalCRDT(CRDT):
             store.discard(dot_replica, counter)
             delta._ctx.add(dot_replica, counter)
         for payload in add:
-            counter = context.next_counter(replica)
-            context.add(replica, counter)
+            counter = context.mint(replica)
             store.add(replica, counter, payload)
             delta._store.add(replica, counter, payload)
             delta._ctx.add(replica, counter)
@@ -728,6 +727,47 @@ class CausalCRDT(CRDT):
                 return _one_dot_delta(self, replica, counter, payload)
         store = self._store
         return self._mutate(store.dots_of(store._index_key(payload)), (payload,))
+
+    def _add_replacing_many(self, payloads: list[Any]) -> Self:
+        """``_add_replacing`` for each payload in order, returning ONE delta: the join of
+        the deltas the single calls would have returned (a payload repeated in the batch
+        retires the dot it got earlier in the batch, as a second call would).
+
+        Cost: O(b) for b payloads plus O(k) per payload whose key already had k live dots;
+        the delta's index is built on first use.
+        """
+        replica = self._writer()
+        delta = self._empty()
+        store, context = self._store, self._ctx
+        retired = delta._ctx
+        # the new dots, which form one contiguous run of this replica's counters
+        fresh: dict[int, Any] = {}
+        first = context.next_counter(replica)
+        last = first - 1
+        add_fresh = store.add_fresh
+        for payload in payloads:
+            last = context.mint(replica)
+            if add_fresh(replica, last, payload):
+                fresh[last] = payload
+                continue
+            for dot_replica, counter in store.dots_of(store._index_key(payload)):
+                store.discard(dot_replica, counter)
+                if dot_replica == replica and counter in fresh:
+                    del fresh[counter]  # minted earlier in this batch: never shipped
+                retired.add(dot_replica, counter)
+            store.add(replica, last, payload)
+            fresh[last] = payload
+        if last >= first:
+            minted = CausalContext()
+            if first == 1:
+                minted.vv[replica] = last
+            else:
+                minted.cloud[replica] = [first, last + 1]
+            retired.join(minted)
+            plan: JoinPlan[Any] = JoinPlan()
+            plan.adds[replica] = fresh
+            delta._store.apply(plan)
+        return self._emit(delta)
 
     def _emit(self, delta: Self) -> Self:
         """Record ``delta`` for an enclosing map's update, and return it."""

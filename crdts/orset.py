@@ -7,7 +7,7 @@ and no longer holds it. Value: the elements that still have at least one live do
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Any, Self
 
 from crdts import _wire
@@ -91,6 +91,64 @@ class ORSet(CausalCRDT, type_code=8):
         if type(element) is not str or not element.isascii():
             check_element(element)
         return self._add_replacing(element)
+
+    def update(self, elements: Iterable[Hashable]) -> Self:
+        """Add every element of ``elements`` (in order); return ONE delta.
+
+        The delta equals the join of the deltas ``add`` would return one element at a time,
+        and merging it anywhere has the same effect: a bulk load in one message. Every
+        element is checked before any is added, so on bad input nothing changes.
+
+        Examples:
+            >>> from crdts import ORSet
+            >>> cart = ORSet(replica="a")
+            >>> delta = cart.update(["milk", "eggs", "bread"])
+            >>> peer = ORSet(replica="b"); peer.merge(delta)
+            >>> sorted(peer)
+            ['bread', 'eggs', 'milk']
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError, ValueError: an element is not a supported element; nothing changes.
+
+        Cost: O(b) for b elements, plus O(k) per element already present with k dots; one
+        delta of b dots whose context is a single run of this replica's counters.
+        """
+        batch = list(elements)
+        for element in batch:
+            if type(element) is not str or not element.isascii():
+                check_element(element)
+        with self._lock or lock_of(self):
+            return self._add_replacing_many(batch)
+
+    def difference_update(self, elements: Iterable[Hashable]) -> Self:
+        """Remove every element of ``elements`` that is present here; return ONE delta.
+
+        The batch form of ``discard`` (absent elements are skipped): the delta equals the
+        join of the single ``discard`` deltas. Every element is checked to be hashable
+        before anything is removed, so on bad input nothing changes.
+
+        Examples:
+            >>> from crdts import ORSet
+            >>> s = ORSet(replica="a"); _ = s.update(["a", "b", "c"])
+            >>> delta = s.difference_update(["a", "c", "not there"])
+            >>> sorted(s), len(delta.value)
+            (['b'], 0)
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError: an element is unhashable; nothing changes.
+
+        Cost: O(b + k) for b elements holding k dots here.
+        """
+        batch = list(elements)
+        for element in batch:
+            hash(element)  # an unhashable element raises TypeError before any change
+        with self._lock or lock_of(self):
+            self._writer()
+            store = self._store
+            retire = {dot for element in batch for dot in store.dots_of(element)}
+            return self._mutate(sorted(retire))
 
     @locked
     def remove(self, element: Hashable) -> Self:

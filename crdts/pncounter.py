@@ -92,6 +92,60 @@ class PNCounter(CRDT, type_code=2):
         """
         return self._count(by, down=True)
 
+    @locked
+    def increment_many(self, amounts: Iterable[int]) -> Self:
+        """Add every amount of ``amounts`` (ints >= 0); return ONE delta.
+
+        The delta equals the join of the single ``increment`` deltas. Every amount, and the
+        new total, is checked before anything changes.
+
+        Examples:
+            >>> from crdts import PNCounter
+            >>> stock = PNCounter(replica="shop")
+            >>> _ = stock.increment_many([10, 5])
+            >>> _ = stock.decrement_many([2, 2, 1])
+            >>> stock.value
+            10
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError: an amount is not an int (bools are refused too); nothing changes.
+            ValueError: an amount is negative (use ``decrement_many``), or the increment
+                total would not fit the wire format; nothing changes.
+
+        Cost: O(b) for b amounts; the delta holds one entry.
+        """
+        return self._count_many(amounts, down=False)
+
+    @locked
+    def decrement_many(self, amounts: Iterable[int]) -> Self:
+        """Subtract every amount of ``amounts`` (ints >= 0); return ONE delta.
+
+        The batch form of ``decrement``, checked whole before anything changes (see
+        ``increment_many``).
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError: an amount is not an int (bools are refused too); nothing changes.
+            ValueError: an amount is negative (use ``increment_many``), or the decrement
+                total would not fit the wire format; nothing changes.
+
+        Cost: O(b) for b amounts; the delta holds one entry.
+        """
+        return self._count_many(amounts, down=True)
+
+    def _count_many(self, amounts: Iterable[object], *, down: bool) -> Self:
+        self._writer()
+        if down:
+            checked = [
+                _check_amount(by, "decrement", "use increment to count up") for by in amounts
+            ]
+        else:
+            checked = [
+                _check_amount(by, "increment", "use decrement to count down") for by in amounts
+            ]
+        return self._count(sum(checked), down=down)
+
     def _count(self, by: object, *, down: bool) -> Self:
         replica = self._writer()
         if down:
