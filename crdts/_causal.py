@@ -849,6 +849,11 @@ class CausalCRDT(CRDT):
     def _payload_to_wire(payload: Any) -> Any:
         return payload
 
+    @classmethod
+    def _payloads_to_wire(cls, payloads: list[Any]) -> list[Any]:
+        """Many payloads' wire forms (override for a faster batch form)."""
+        return [cls._payload_to_wire(payload) for payload in payloads]
+
     @staticmethod
     def _payload_from_wire(data: Any) -> Any:
         raise NotImplementedError
@@ -858,7 +863,7 @@ class CausalCRDT(CRDT):
         return [cls._payload_from_wire(item) for item in data]
 
     def _content_to_wire(self) -> Any:
-        return _wire.store_to_wire(self._store, self._payload_to_wire)
+        return _wire.store_to_wire(self._store, self._payloads_to_wire)
 
     def _content_from_wire(self, data: Any) -> None:
         """Fill this empty instance's store from the wire; its context is already set."""

@@ -53,6 +53,10 @@ class ORSet(CausalCRDT, type_code=8):
     def _payload_to_wire(payload: Any) -> Any:
         return _wire.element_to_wire(payload)
 
+    @classmethod
+    def _payloads_to_wire(cls, payloads: list[Any]) -> list[Any]:
+        return _wire.element_list_to_wire(payloads)
+
     @staticmethod
     def _payload_from_wire(data: Any) -> Any:
         return _wire.element_from_wire(data)
