@@ -890,12 +890,7 @@ def _one_dot_delta(source: _Causal, replica: str, counter: int, payload: Any) ->
     ``source`` (whose state is a ``DotFun`` and a context), built directly: what
     ``_empty()`` and ``_mutate`` would leave, with the hot path's cost in mind (one call;
     the delta's index is built on first use)."""
-    cls = type(source)
-    delta = cls.__new__(cls)
-    # the slots CRDT.__init__ and CausalCRDT.__init__ set for an unbound instance
-    delta._replica = None
-    delta._retired = None
-    delta._lock = None
+    delta = source._blank()
     delta._recorder = None
     delta._ctx = context = _new_context()
     if counter == 1:

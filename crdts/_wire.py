@@ -345,9 +345,7 @@ def context_from_wire(data: Any, context: Any) -> Any:
     return context
 
 
-def store_to_wire(
-    store: Any, payloads_to_wire: Callable[[list[Any]], list[Any]]
-) -> list[Any]:
+def store_to_wire(store: Any, payloads_to_wire: Callable[[list[Any]], list[Any]]) -> list[Any]:
     """``[[replica, [counters, gap-encoded], [payloads]], ...]`` sorted by replica.
 
     ``payloads_to_wire`` turns a list of payloads into their wire forms (one call per

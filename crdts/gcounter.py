@@ -11,11 +11,14 @@ from collections.abc import Iterable
 from typing import Any, Self
 
 from crdts._base import CRDT, lock_of, locked
+from crdts.errors import UnboundReplicaError
 
 __all__ = ["GCounter"]
 
 #: The largest total the wire format carries (msgpack's unsigned 64-bit integers).
 _MAX_TOTAL = 2**64 - 1
+
+_GROWS_ONLY = "a GCounter only grows; use a PNCounter to count down"
 
 
 def _check_amount(by: object, verb: str, instead: str) -> int:
@@ -148,12 +151,20 @@ class GCounter(CRDT, type_code=1):
 
     def _increment(self, by: int) -> Self:
         """``increment``, with the lock held."""
-        replica = self._writer()
-        by = _check_amount(by, "increment", "a GCounter only grows; use a PNCounter to count down")
-        total = _raise_total(self._totals, replica, by)
-        delta = self._empty()
-        if total:
-            delta._totals[replica] = total
+        replica = self._replica
+        if replica is None:
+            raise UnboundReplicaError(self)
+        if type(by) is not int or by < 0:
+            by = _check_amount(by, "increment", _GROWS_ONLY)
+        totals = self._totals
+        total = totals.get(replica, 0) + by
+        if total > _MAX_TOTAL or not total:
+            total = _raise_total(totals, replica, by)  # raises, or leaves a zero unstored
+        else:
+            totals[replica] = total
+        # the delta, filled directly (cheaper than _empty() on this hot path)
+        delta = self._blank()
+        delta._totals = {replica: total} if total else {}
         return delta
 
     @locked
@@ -181,8 +192,7 @@ class GCounter(CRDT, type_code=1):
         Cost: O(b) for b amounts; the delta holds one entry.
         """
         replica = self._writer()
-        instead = "a GCounter only grows; use a PNCounter to count down"
-        by = sum([_check_amount(amount, "increment", instead) for amount in amounts])
+        by = sum([_check_amount(amount, "increment", _GROWS_ONLY) for amount in amounts])
         total = _raise_total(self._totals, replica, by)
         delta = self._empty()
         if total:
