@@ -370,16 +370,20 @@ class DotFun(Generic[V]):
     O(min(dots held, dots seen)); the index adds O(1) per changed dot.
     """
 
-    __slots__ = ("_index", "by_replica", "indexed", "key")
+    __slots__ = ("_home", "_index", "by_replica", "indexed", "key")
 
     def __init__(self, key: Callable[[V], Hashable] | None = None, *, indexed: bool = False):
         self.by_replica: dict[str, dict[int, V]] = {}
         self.key = key
         self.indexed = indexed or key is not None
         # key -> its one dot, or a tuple of its dots when it has several (rare: concurrent
-        # adds); storing a lone dot unwrapped saves a tuple per element. None while not yet
-        # built: a decoded store builds it on first use (most are only merged elsewhere).
+        # adds); storing a lone dot unwrapped saves a tuple per element, and a lone dot of
+        # the *home* replica (the first one indexed: usually this replica's writer) is
+        # stored as its bare counter, which the store already holds: no tuple at all. None
+        # while not yet built: a decoded store builds it on first use (most are only merged
+        # elsewhere).
         self._index: dict[Any, Any] | None = {} if self.indexed else None
+        self._home: str | None = None
 
     @property
     def index(self) -> dict[Any, Any] | None:
@@ -416,7 +420,7 @@ class DotFun(Generic[V]):
     def dots_of(self, key: Hashable) -> tuple[Dot, ...]:
         """The dots whose payload has this index key (needs an indexed store)."""
         assert self.index is not None
-        return _as_dots(self.index.get(key, ()))
+        return self._dots_in(self.index.get(key, ()))
 
     def holds(self, key: Hashable) -> bool:
         """True if a live dot's payload has this index key (needs an indexed store). O(1)."""
@@ -448,7 +452,7 @@ class DotFun(Generic[V]):
         index = self._index
         if index is not None:
             key = self._index_key(payload)
-            index[key] = _with_dot(index.get(key), (replica, counter))
+            index[key] = self._with_dot(index.get(key), (replica, counter))
 
     def add_fresh(self, replica: str, counter: int, payload: V) -> bool:
         """``add`` for a payload whose index key has no live dot yet, else do nothing.
@@ -466,7 +470,10 @@ class DotFun(Generic[V]):
         key = payload if self.key is None else self.key(payload)
         if key in index:
             return False
-        index[key] = (replica, counter)
+        home = self._home
+        if home is None:
+            home = self._home = replica
+        index[key] = counter if replica == home else (replica, counter)
         counters = self.by_replica.get(replica)
         if counters is None:
             self.by_replica[replica] = {counter: payload}
@@ -558,25 +565,52 @@ class DotFun(Generic[V]):
         index = self._index
         assert index is not None
         key = self.key
+        home = self._home
+        if home is None:
+            home = self._home = replica
         if key is None:
             # the common case, done at C speed: every payload is a new element
-            fresh = {payload: (replica, counter) for counter, payload in counters.items()}
+            fresh: dict[Any, Any]
+            if replica == home:
+                fresh = dict(zip(counters.values(), counters.keys(), strict=True))
+            else:
+                fresh = {payload: (replica, counter) for counter, payload in counters.items()}
             if len(fresh) == len(counters) and index.keys().isdisjoint(fresh):
                 index.update(fresh)
                 return
         for counter, payload in counters.items():
             k = payload if key is None else key(payload)
-            index[k] = _with_dot(index.get(k), (replica, counter))
+            index[k] = self._with_dot(index.get(k), (replica, counter))
 
     def _unindex(self, payload: V, dot: Dot) -> None:
         index = self._index
         assert index is not None
         key = self._index_key(payload)
-        rest = tuple(d for d in _as_dots(index[key]) if d != dot)
+        rest = tuple(d for d in self._dots_in(index[key]) if d != dot)
         if not rest:
             del index[key]
+        elif len(rest) == 1:
+            index[key] = self._with_dot(None, rest[0])
         else:
-            index[key] = rest[0] if len(rest) == 1 else rest
+            index[key] = rest
+
+    def _dots_in(self, entry: Any) -> tuple[Dot, ...]:
+        """An index entry (a home counter, a lone dot, or a tuple of dots) as dots."""
+        if type(entry) is int:
+            assert self._home is not None
+            return ((self._home, entry),)
+        if entry and type(entry[1]) is int:
+            return (entry,)
+        return tuple(entry)
+
+    def _with_dot(self, entry: Any, dot: Dot) -> Any:
+        """An index entry (None: no entry yet) with ``dot`` added."""
+        if entry is None:
+            home = self._home
+            if home is None:
+                home = self._home = dot[0]
+            return dot[1] if dot[0] == home else dot
+        return (*self._dots_in(entry), dot)
 
     # -- whole-store operations --------------------------------------------------------------
 
@@ -586,6 +620,7 @@ class DotFun(Generic[V]):
         result.by_replica = {r: dict(counters) for r, counters in self.by_replica.items()}
         result.indexed = self.indexed
         result._index = None if self._index is None else dict(self._index)
+        result._home = self._home
         return result
 
     def empty_like(self) -> DotFun[V]:
@@ -611,28 +646,21 @@ class DotFun(Generic[V]):
             # the index lists exactly the live dots, each under its payload's key, a lone
             # dot unwrapped
             expected = self.empty_like()
+            expected._home = self._home
             for replica, counters in self.by_replica.items():
                 expected._index_added(replica, counters)
             if expected.index != self._index:
                 assert expected.index is not None and expected.index.keys() == self._index.keys()
                 for key, entry in self._index.items():
-                    assert set(_as_dots(entry)) == set(_as_dots(expected.index[key])), key
-                    assert len(_as_dots(entry)) == 1 or type(entry[0]) is tuple, key
+                    dots = self._dots_in(entry)
+                    assert set(dots) == set(expected._dots_in(expected.index[key])), key
+                    assert len(dots) == 1 or type(entry[0]) is tuple, key
+            for entry in self._index.values():
+                # a lone dot of the home replica is stored as its bare counter
+                assert type(entry) is int or entry[0] != self._home or type(entry[1]) is not int
 
 
 _new_store = partial(object.__new__, DotFun)
-
-
-def _as_dots(entry: Any) -> tuple[Dot, ...]:
-    """An index entry (a lone dot, or a tuple of dots) as a tuple of dots."""
-    if entry and type(entry[1]) is int:
-        return (entry,)
-    return tuple(entry)
-
-
-def _with_dot(entry: Any, dot: Dot) -> Any:
-    """An index entry with ``dot`` added."""
-    return dot if entry is None else (*_as_dots(entry), dot)
 
 
 def _check_same(
@@ -905,4 +933,5 @@ def _one_dot_delta(source: _Causal, replica: str, counter: int, payload: Any) ->
     store.indexed = mine.indexed
     store.by_replica = {replica: {counter: payload}}
     store._index = None
+    store._home = replica
     return delta
