@@ -25,9 +25,10 @@ def test_types_on_the_kernel_neither_write_its_state_nor_build_objects_behind_in
     tree = ast.parse((ROOT / "crdts" / f"{module}.py").read_text(encoding="utf-8"))
     offenders = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            if node.attr in KERNEL_STATE or node.attr == "__new__":
-                offenders.append(f"line {node.lineno}: .{node.attr}")
+        if isinstance(node, ast.Attribute) and (
+            node.attr in KERNEL_STATE or node.attr == "__new__"
+        ):
+            offenders.append(f"line {node.lineno}: .{node.attr}")
     assert not offenders, f"crdts/{module}.py reaches into the kernel: {offenders}"
 
 
