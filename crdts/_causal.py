@@ -130,6 +130,20 @@ class CausalContext:
         counter = vv[replica] = vv.get(replica, 0) + 1
         return counter
 
+    def mint_run(self, replica: str, count: int) -> range:
+        """Record the next ``count`` dots of ``replica`` and return their counters (one
+        contiguous run). O(1) when the replica has no cloud, else O(log k) per dot."""
+        if count <= 0:
+            return range(0)
+        if replica in self.cloud:
+            first = self.mint(replica)
+            for _ in range(count - 1):
+                self.mint(replica)
+            return range(first, first + count)
+        first = self.vv.get(replica, 0) + 1
+        self.vv[replica] = first + count - 1
+        return range(first, first + count)
+
     def snapshot(self, replica: str) -> ContextSnapshot:
         """What this context holds of ``replica``'s dots, to put back with ``restore``.
 
@@ -767,6 +781,23 @@ class CausalCRDT(CRDT):
         replica = self._writer()
         delta = self._empty()
         store, context = self._store, self._ctx
+        if store.key is None and len(set(payloads)) == len(payloads):
+            held = store.keys()
+            if held.isdisjoint(payloads):
+                # the bulk load: distinct new keys, each one fresh dot, all at C speed
+                counters = context.mint_run(replica, len(payloads))
+                plan: JoinPlan[Any] = JoinPlan()
+                if counters:
+                    plan.adds[replica] = dict(zip(counters, payloads, strict=True))
+                    run = CausalContext()
+                    if counters[0] == 1:
+                        run.vv[replica] = counters[-1]
+                    else:
+                        run.cloud[replica] = [counters[0], counters[-1] + 1]
+                    delta._ctx = run
+                store.apply(plan)
+                delta._store.apply(plan)
+                return self._emit(delta)
         retired = delta._ctx
         # the new dots, which form one contiguous run of this replica's counters
         fresh: dict[int, Any] = {}
@@ -792,9 +823,9 @@ class CausalCRDT(CRDT):
             else:
                 minted.cloud[replica] = [first, last + 1]
             retired.join(minted)
-            plan: JoinPlan[Any] = JoinPlan()
-            plan.adds[replica] = fresh
-            delta._store.apply(plan)
+            fresh_plan: JoinPlan[Any] = JoinPlan()
+            fresh_plan.adds[replica] = fresh
+            delta._store.apply(fresh_plan)
         return self._emit(delta)
 
     def _emit(self, delta: Self) -> Self:

@@ -120,9 +120,9 @@ class ORSet(CausalCRDT, type_code=8):
         Cost: O(b) for b elements, plus O(k) per element already present with k dots; one
         delta of b dots whose context is a single run of this replica's counters.
         """
-        batch = list(elements)
-        for element in batch:
-            if type(element) is not str or not element.isascii():
+        batch: list[Any] = list(elements)
+        if not ({str}.issuperset(map(type, batch)) and all(map(str.isascii, batch))):
+            for element in batch:  # not all ASCII strs, which need no check
                 check_element(element)
         with self._lock or lock_of(self):
             return self._add_replacing_many(batch)

@@ -40,6 +40,12 @@ def test_mint_gives_consecutive_dots_and_never_one_the_cloud_holds() -> None:
     assert context.mint("b") == 7
     context._check()
     assert set(context.dots()) >= {("b", 5), ("b", 6), ("b", 7)}
+    assert context.mint_run("a", 3) == range(4, 7)
+    context.add("c", 4)
+    assert context.mint_run("c", 2) == range(5, 7)
+    assert context.mint_run("c", 0) == range(0)
+    context._check()
+    assert context.next_counter("a") == 7 and context.next_counter("c") == 7
 
 
 @given(
