@@ -35,7 +35,19 @@ def orset_add() -> None:
 
     floor = median_seconds(with_set, setup=set)
     measured = median_seconds(with_orset, setup=lambda: crdts.ORSet(replica="a"))
-    report(f"ORSet.add x{N} (each returns its delta) vs set.add", measured, floor, goal=30)
+    report(f"ORSet.add x{N} (each returns its delta) vs set.add", measured, floor, goal=20)
+
+    def with_set_update(target: set[str]) -> None:
+        target.update(elements)
+
+    def with_orset_update(target: crdts.ORSet) -> None:
+        target.update(elements)
+
+    report(
+        f"ORSet.update of {N} (one delta) vs set.update",
+        median_seconds(with_orset_update, setup=lambda: crdts.ORSet(replica="a")),
+        median_seconds(with_set_update, setup=set),
+    )
 
 
 def orset_merge() -> None:
@@ -54,7 +66,7 @@ def orset_merge() -> None:
 
     floor = median_seconds(lambda: plain_a | plain_b)
     measured = median_seconds(lambda target: target.merge(b), setup=a.copy)
-    report("ORSet merge A(100k) <- B(50k, half shared) vs set union", measured, floor, goal=5)
+    report("ORSet merge A(100k) <- B(50k, half shared) vs set union", measured, floor, goal=4)
 
     def one_delta(base: crdts.ORSet, delta: crdts.ORSet, rounds: int = 2000) -> float:
         def run() -> None:
@@ -115,9 +127,8 @@ def orset_memory() -> None:
         return s
 
     with_elements_ours = allocated(build_orset_fresh)
-    print(
-        f"{'ORSet memory, 100k elements (containers only)':<58} {ours / 1e6:10.2f} MB  "
-        f"floor {plain / 1e6:9.2f} MB  {ours / plain:7.2f}x"
+    report_size(
+        "ORSet memory, 100k elements (containers only)", ours / 1e6, plain / 1e6, "MB", goal=3
     )
     report_size(
         "ORSet memory, 100k elements (elements included)",
@@ -150,13 +161,13 @@ def counters() -> None:
         f"GCounter.increment x{steps} (with delta) vs dict increment",
         median_seconds(lambda: with_type(crdts.GCounter)),
         floor,
-        goal=15,
+        goal=10,
     )
     report(
         f"PNCounter.increment x{steps} (with delta) vs dict increment",
         median_seconds(lambda: with_type(crdts.PNCounter)),
         floor,
-        goal=15,
+        goal=10,
     )
     for replicas in (3, 100):
         counter_merge(replicas)

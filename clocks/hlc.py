@@ -237,10 +237,16 @@ class HLC:
 
         Cost: O(1).
         """
-        physical = self._clock()
-        if type(physical) is not int:
-            raise _not_int(physical)
-        with self._lock:
+        clock = self._clock
+        if clock is _wall_clock_ms:
+            physical = time_ns() // 1_000_000  # the default clock, inlined: an int
+        else:
+            physical = clock()
+            if type(physical) is not int:
+                raise _not_int(physical)
+        lock = self._lock
+        lock.acquire()  # the lock's methods: cheaper than a with statement
+        try:
             wall, logical, node = self._last
             if physical > wall:
                 stamp: Timestamp = _new_tuple(Timestamp, (physical, 0, node))
@@ -249,6 +255,8 @@ class HLC:
             else:
                 stamp = _new_tuple(Timestamp, (wall + 1, 0, node))
             self._last = stamp
+        finally:
+            lock.release()
         return stamp
 
     def update(self, remote: Timestamp) -> Timestamp:

@@ -209,6 +209,17 @@ class CRDT(Guarded, ABC):
         self._retired: dict[str, int] | None = None
         self._lock = None
 
+    @classmethod
+    def _blank(cls) -> Self:
+        """An unbound instance with only this class's slots set, as ``__init__`` leaves them
+        for ``replica=None``; the caller fills the type's own state. For hot paths that
+        build a delta per operation (``__init__`` chains cost more than the fill)."""
+        result = cls.__new__(cls)
+        result._replica = None
+        result._retired = None
+        result._lock = None
+        return result
+
     # -- replica binding -------------------------------------------------------------------
 
     @property

@@ -20,7 +20,8 @@ with the dots to retire and the payloads to add, and get the delta back.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, KeysView, Mapping
+from functools import partial
 from itertools import islice, repeat
 from operator import le
 from typing import Any, Generic, Self, TypeVar
@@ -29,7 +30,15 @@ from crdts import _wire
 from crdts._base import CRDT, locked_pair
 from crdts.errors import DotConflictError
 
-__all__ = ["CausalCRDT", "CausalContext", "Dot", "DotFun", "runs_contain", "runs_select"]
+__all__ = [
+    "CausalCRDT",
+    "CausalContext",
+    "ContextSnapshot",
+    "Dot",
+    "DotFun",
+    "runs_contain",
+    "runs_select",
+]
 
 Dot = tuple[str, int]
 V = TypeVar("V")
@@ -114,6 +123,55 @@ class CausalContext:
             runs += (counter, counter + 1)
         else:
             _add_run(runs, counter, counter + 1)
+
+    def mint(self, replica: str) -> int:
+        """Record the next dot of ``replica`` and return its counter.
+
+        Cost: O(1) when the replica has no cloud (a writer's own dots are contiguous, so
+        this is the common case), else that of ``next_counter`` plus ``add``.
+        """
+        if replica in self.cloud:
+            counter = self.next_counter(replica)
+            self.add(replica, counter)
+            return counter
+        vv = self.vv
+        counter = vv[replica] = vv.get(replica, 0) + 1
+        return counter
+
+    def mint_run(self, replica: str, count: int) -> range:
+        """Record the next ``count`` dots of ``replica`` and return their counters (one
+        contiguous run). O(1) when the replica has no cloud, else O(log k) per dot."""
+        if count <= 0:
+            return range(0)
+        if replica in self.cloud:
+            first = self.mint(replica)
+            for _ in range(count - 1):
+                self.mint(replica)
+            return range(first, first + count)
+        first = self.vv.get(replica, 0) + 1
+        self.vv[replica] = first + count - 1
+        return range(first, first + count)
+
+    def snapshot(self, replica: str) -> ContextSnapshot:
+        """What this context holds of ``replica``'s dots, to put back with ``restore``.
+
+        For an operation that may only add ``replica``'s dots and must be undone whole if it
+        fails (a map's ``update`` running a user's function). O(k) for k cloud runs.
+        """
+        runs = self.cloud.get(replica)
+        return replica, self.vv.get(replica, 0), None if runs is None else runs.copy()
+
+    def restore(self, snapshot: ContextSnapshot) -> None:
+        """Put back a replica's dots as ``snapshot`` recorded them (other replicas' untouched)."""
+        replica, top, runs = snapshot
+        if top:
+            self.vv[replica] = top
+        else:
+            self.vv.pop(replica, None)
+        if runs:
+            self.cloud[replica] = runs
+        else:
+            self.cloud.pop(replica, None)
 
     def join(self, other: CausalContext) -> None:
         """Add every dot of ``other`` (in place)."""
@@ -249,6 +307,11 @@ class CausalContext:
             assert runs[0] > top + 1, (replica, top, runs[:2])
 
 
+#: ``(replica, vector entry, copy of its cloud runs or None)``: see ``CausalContext.snapshot``
+ContextSnapshot = tuple[str, int, list[int] | None]
+
+_new_context = partial(object.__new__, CausalContext)
+
 #: a cloud of at most this many bounds is joined run by run; a longer one by one merge
 _SPLICE_RUNS = 16
 
@@ -355,16 +418,20 @@ class DotFun(Generic[V]):
     O(min(dots held, dots seen)); the index adds O(1) per changed dot.
     """
 
-    __slots__ = ("_index", "by_replica", "indexed", "key")
+    __slots__ = ("_home", "_index", "by_replica", "indexed", "key")
 
     def __init__(self, key: Callable[[V], Hashable] | None = None, *, indexed: bool = False):
         self.by_replica: dict[str, dict[int, V]] = {}
         self.key = key
         self.indexed = indexed or key is not None
         # key -> its one dot, or a tuple of its dots when it has several (rare: concurrent
-        # adds); storing a lone dot unwrapped saves a tuple per element. None while not yet
-        # built: a decoded store builds it on first use (most are only merged elsewhere).
+        # adds); storing a lone dot unwrapped saves a tuple per element, and a lone dot of
+        # the *home* replica (the first one indexed: usually this replica's writer) is
+        # stored as its bare counter, which the store already holds: no tuple at all. None
+        # while not yet built: a decoded store builds it on first use (most are only merged
+        # elsewhere).
         self._index: dict[Any, Any] | None = {} if self.indexed else None
+        self._home: str | None = None
 
     @property
     def index(self) -> dict[Any, Any] | None:
@@ -401,7 +468,23 @@ class DotFun(Generic[V]):
     def dots_of(self, key: Hashable) -> tuple[Dot, ...]:
         """The dots whose payload has this index key (needs an indexed store)."""
         assert self.index is not None
-        return _as_dots(self.index.get(key, ()))
+        return self._dots_in(self.index.get(key, ()))
+
+    def holds(self, key: Hashable) -> bool:
+        """True if a live dot's payload has this index key (needs an indexed store). O(1)."""
+        index = self._index
+        if index is None:
+            index = self.index
+            assert index is not None
+        return key in index
+
+    def keys(self) -> KeysView[Hashable]:
+        """The index keys of the live payloads, a live view (needs an indexed store). O(1)."""
+        index = self._index
+        if index is None:
+            index = self.index
+            assert index is not None
+        return index.keys()
 
     # -- local changes ---------------------------------------------------------------------
 
@@ -417,7 +500,34 @@ class DotFun(Generic[V]):
         index = self._index
         if index is not None:
             key = self._index_key(payload)
-            index[key] = _with_dot(index.get(key), (replica, counter))
+            index[key] = self._with_dot(index.get(key), (replica, counter))
+
+    def add_fresh(self, replica: str, counter: int, payload: V) -> bool:
+        """``add`` for a payload whose index key has no live dot yet, else do nothing.
+
+        Returns whether it added. The single-dot fast path of a set's ``add``: O(1), one
+        lookup for the key.
+        """
+        index = self._index
+        if index is None:
+            if not self.indexed:
+                self.add(replica, counter, payload)
+                return True
+            index = self.index
+            assert index is not None
+        key = payload if self.key is None else self.key(payload)
+        if key in index:
+            return False
+        home = self._home
+        if home is None:
+            home = self._home = replica
+        index[key] = counter if replica == home else (replica, counter)
+        counters = self.by_replica.get(replica)
+        if counters is None:
+            self.by_replica[replica] = {counter: payload}
+        else:
+            counters[counter] = payload
+        return True
 
     def discard(self, replica: str, counter: int) -> V | None:
         counters = self.by_replica.get(replica)
@@ -503,34 +613,62 @@ class DotFun(Generic[V]):
         index = self._index
         assert index is not None
         key = self.key
+        home = self._home
+        if home is None:
+            home = self._home = replica
         if key is None:
             # the common case, done at C speed: every payload is a new element
-            fresh = {payload: (replica, counter) for counter, payload in counters.items()}
+            fresh: dict[Any, Any]
+            if replica == home:
+                fresh = dict(zip(counters.values(), counters.keys(), strict=True))
+            else:
+                fresh = {payload: (replica, counter) for counter, payload in counters.items()}
             if len(fresh) == len(counters) and index.keys().isdisjoint(fresh):
                 index.update(fresh)
                 return
         for counter, payload in counters.items():
             k = payload if key is None else key(payload)
-            index[k] = _with_dot(index.get(k), (replica, counter))
+            index[k] = self._with_dot(index.get(k), (replica, counter))
 
     def _unindex(self, payload: V, dot: Dot) -> None:
         index = self._index
         assert index is not None
         key = self._index_key(payload)
-        rest = tuple(d for d in _as_dots(index[key]) if d != dot)
+        rest = tuple(d for d in self._dots_in(index[key]) if d != dot)
         if not rest:
             del index[key]
+        elif len(rest) == 1:
+            index[key] = self._with_dot(None, rest[0])
         else:
-            index[key] = rest[0] if len(rest) == 1 else rest
+            index[key] = rest
+
+    def _dots_in(self, entry: Any) -> tuple[Dot, ...]:
+        """An index entry (a home counter, a lone dot, or a tuple of dots) as dots."""
+        if type(entry) is int:
+            assert self._home is not None
+            return ((self._home, entry),)
+        if entry and type(entry[1]) is int:
+            return (entry,)
+        return tuple(entry)
+
+    def _with_dot(self, entry: Any, dot: Dot) -> Any:
+        """An index entry (None: no entry yet) with ``dot`` added."""
+        if entry is None:
+            home = self._home
+            if home is None:
+                home = self._home = dot[0]
+            return dot[1] if dot[0] == home else dot
+        return (*self._dots_in(entry), dot)
 
     # -- whole-store operations --------------------------------------------------------------
 
     def copy(self) -> DotFun[V]:
-        result: DotFun[V] = DotFun.__new__(DotFun)
+        result: DotFun[V] = _new_store()
         result.key = self.key
         result.by_replica = {r: dict(counters) for r, counters in self.by_replica.items()}
         result.indexed = self.indexed
         result._index = None if self._index is None else dict(self._index)
+        result._home = self._home
         return result
 
     def empty_like(self) -> DotFun[V]:
@@ -556,25 +694,21 @@ class DotFun(Generic[V]):
             # the index lists exactly the live dots, each under its payload's key, a lone
             # dot unwrapped
             expected = self.empty_like()
+            expected._home = self._home
             for replica, counters in self.by_replica.items():
                 expected._index_added(replica, counters)
             if expected.index != self._index:
                 assert expected.index is not None and expected.index.keys() == self._index.keys()
                 for key, entry in self._index.items():
-                    assert set(_as_dots(entry)) == set(_as_dots(expected.index[key])), key
-                    assert len(_as_dots(entry)) == 1 or type(entry[0]) is tuple, key
+                    dots = self._dots_in(entry)
+                    assert set(dots) == set(expected._dots_in(expected.index[key])), key
+                    assert len(dots) == 1 or type(entry[0]) is tuple, key
+            for entry in self._index.values():
+                # a lone dot of the home replica is stored as its bare counter
+                assert type(entry) is int or entry[0] != self._home or type(entry[1]) is not int
 
 
-def _as_dots(entry: Any) -> tuple[Dot, ...]:
-    """An index entry (a lone dot, or a tuple of dots) as a tuple of dots."""
-    if entry and type(entry[1]) is int:
-        return (entry,)
-    return tuple(entry)
-
-
-def _with_dot(entry: Any, dot: Dot) -> Any:
-    """An index entry with ``dot`` added."""
-    return dot if entry is None else (*_as_dots(entry), dot)
+_new_store = partial(object.__new__, DotFun)
 
 
 def _check_same(
@@ -665,11 +799,87 @@ class CausalCRDT(CRDT):
             store.discard(dot_replica, counter)
             delta._ctx.add(dot_replica, counter)
         for payload in add:
-            counter = context.next_counter(replica)
-            context.add(replica, counter)
+            counter = context.mint(replica)
             store.add(replica, counter, payload)
             delta._store.add(replica, counter, payload)
             delta._ctx.add(replica, counter)
+        return self._emit(delta)
+
+    def _add_replacing(self, payload: Any) -> Self:
+        """Add ``payload`` under a fresh dot, retiring the live dots whose payload has its
+        index key (an indexed store's "add": re-adding refreshes); return the delta.
+
+        The single-dot fast path lives here: a key with no live dot, written by a bound
+        replica whose own dots are contiguous, costs O(1) and a handful of small objects.
+        Anything else goes through ``_mutate``.
+        """
+        replica = self._replica
+        context = self._ctx
+        if replica is not None and self._recorder is None and replica not in context.cloud:
+            counter = context.vv.get(replica, 0) + 1
+            store = self._store
+            if store.add_fresh(replica, counter, payload):
+                context.vv[replica] = counter
+                return _one_dot_delta(self, replica, counter, payload)
+        store = self._store
+        return self._mutate(store.dots_of(store._index_key(payload)), (payload,))
+
+    def _add_replacing_many(self, payloads: list[Any]) -> Self:
+        """``_add_replacing`` for each payload in order, returning ONE delta: the join of
+        the deltas the single calls would have returned (a payload repeated in the batch
+        retires the dot it got earlier in the batch, as a second call would).
+
+        Cost: O(b) for b payloads plus O(k) per payload whose key already had k live dots;
+        the delta's index is built on first use.
+        """
+        replica = self._writer()
+        delta = self._empty()
+        store, context = self._store, self._ctx
+        if store.key is None and len(set(payloads)) == len(payloads):
+            held = store.keys()
+            if held.isdisjoint(payloads):
+                # the bulk load: distinct new keys, each one fresh dot, all at C speed
+                counters = context.mint_run(replica, len(payloads))
+                plan: JoinPlan[Any] = JoinPlan()
+                if counters:
+                    plan.adds[replica] = dict(zip(counters, payloads, strict=True))
+                    run = CausalContext()
+                    if counters[0] == 1:
+                        run.vv[replica] = counters[-1]
+                    else:
+                        run.cloud[replica] = [counters[0], counters[-1] + 1]
+                    delta._ctx = run
+                store.apply(plan)
+                delta._store.apply(plan)
+                return self._emit(delta)
+        retired = delta._ctx
+        # the new dots, which form one contiguous run of this replica's counters
+        fresh: dict[int, Any] = {}
+        first = context.next_counter(replica)
+        last = first - 1
+        add_fresh = store.add_fresh
+        for payload in payloads:
+            last = context.mint(replica)
+            if add_fresh(replica, last, payload):
+                fresh[last] = payload
+                continue
+            for dot_replica, counter in store.dots_of(store._index_key(payload)):
+                store.discard(dot_replica, counter)
+                if dot_replica == replica and counter in fresh:
+                    del fresh[counter]  # minted earlier in this batch: never shipped
+                retired.add(dot_replica, counter)
+            store.add(replica, last, payload)
+            fresh[last] = payload
+        if last >= first:
+            minted = CausalContext()
+            if first == 1:
+                minted.vv[replica] = last
+            else:
+                minted.cloud[replica] = [first, last + 1]
+            retired.join(minted)
+            fresh_plan: JoinPlan[Any] = JoinPlan()
+            fresh_plan.adds[replica] = fresh
+            delta._store.apply(fresh_plan)
         return self._emit(delta)
 
     def _emit(self, delta: Self) -> Self:
@@ -752,6 +962,11 @@ class CausalCRDT(CRDT):
     def _payload_to_wire(payload: Any) -> Any:
         return payload
 
+    @classmethod
+    def _payloads_to_wire(cls, payloads: list[Any]) -> list[Any]:
+        """Many payloads' wire forms (override for a faster batch form)."""
+        return [cls._payload_to_wire(payload) for payload in payloads]
+
     @staticmethod
     def _payload_from_wire(data: Any) -> Any:
         raise NotImplementedError
@@ -761,7 +976,7 @@ class CausalCRDT(CRDT):
         return [cls._payload_from_wire(item) for item in data]
 
     def _content_to_wire(self) -> Any:
-        return _wire.store_to_wire(self._store, self._payload_to_wire)
+        return _wire.store_to_wire(self._store, self._payloads_to_wire)
 
     def _content_from_wire(self, data: Any) -> None:
         """Fill this empty instance's store from the wire; its context is already set."""
@@ -778,3 +993,30 @@ class CausalCRDT(CRDT):
         _wire.context_from_wire(data[1], result._ctx)
         result._content_from_wire(data[0])
         return result
+
+
+_Causal = TypeVar("_Causal", bound=CausalCRDT)
+
+
+def _one_dot_delta(source: _Causal, replica: str, counter: int, payload: Any) -> _Causal:
+    """The delta of adding ``payload`` under the fresh dot ``(replica, counter)`` to
+    ``source`` (whose state is a ``DotFun`` and a context), built directly: what
+    ``_empty()`` and ``_mutate`` would leave, with the hot path's cost in mind (one call;
+    the delta's index is built on first use)."""
+    delta = source._blank()
+    delta._recorder = None
+    delta._ctx = context = _new_context()
+    if counter == 1:
+        context.vv = {replica: 1}
+        context.cloud = {}
+    else:
+        context.vv = {}
+        context.cloud = {replica: [counter, counter + 1]}
+    mine = source._store
+    delta._store = store = _new_store()
+    store.key = mine.key
+    store.indexed = mine.indexed
+    store.by_replica = {replica: {counter: payload}}
+    store._index = None
+    store._home = replica
+    return delta

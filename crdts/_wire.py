@@ -25,6 +25,7 @@ __all__ = [
     "context_to_wire",
     "element_from_wire",
     "element_list_from_wire",
+    "element_list_to_wire",
     "element_to_wire",
     "elements_from_wire",
     "elements_to_wire",
@@ -84,6 +85,13 @@ def sorted_elements(elements: Iterable[Any]) -> list[Any]:
 def elements_to_wire(elements: Iterable[Any]) -> list[Any]:
     """A canonical array of elements: equal sets give equal arrays."""
     return [element_to_wire(element) for element in sorted_elements(elements)]
+
+
+def element_list_to_wire(elements: list[Any]) -> list[Any]:
+    """Many elements as msgpack-ready data: the list itself when it holds no tuple."""
+    if tuple in set(map(type, elements)):
+        return [element_to_wire(element) for element in elements]
+    return elements
 
 
 def element_list_from_wire(data: list[Any]) -> list[Any]:
@@ -228,15 +236,22 @@ _INT_ONLY = frozenset({int})
 
 
 def _gaps(counters: list[int]) -> list[int]:
-    return [counters[0], *map(sub, counters[1:], counters)]
+    """Gap-encode sorted, distinct counters."""
+    first, count = counters[0], len(counters)
+    if counters[-1] - first == count - 1:
+        return [first, *repeat(1, count - 1)]  # one contiguous run: the usual store
+    return [first, *map(sub, counters[1:], counters)]
 
 
-def _ungap(data: Any, what: str) -> list[int]:
+def _ungap(data: Any, what: str) -> list[int] | range:
     if type(data) is not list or not data:
         raise ValueError(f"{what} must be a non-empty array of counters, not {data!r}")
     # exactly ints: a bool or a float is a counter only by accident of Python's arithmetic
     if not _INT_ONLY.issuperset(map(type, data)) or min(data) < 1:
         raise ValueError(f"{what}: counters must be ints ascending from 1")
+    first, count = data[0], len(data)
+    if data.count(1) - (first == 1) == count - 1:
+        return range(first, first + count)  # one contiguous run, without a list of ints
     return list(accumulate(data))
 
 
@@ -330,13 +345,22 @@ def context_from_wire(data: Any, context: Any) -> Any:
     return context
 
 
-def store_to_wire(store: Any, payload_to_wire: Callable[[Any], Any]) -> list[Any]:
-    """``[[replica, [counters, gap-encoded], [payloads]], ...]`` sorted by replica."""
+def store_to_wire(store: Any, payloads_to_wire: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``[[replica, [counters, gap-encoded], [payloads]], ...]`` sorted by replica.
+
+    ``payloads_to_wire`` turns a list of payloads into their wire forms (one call per
+    replica, so a type whose payloads are mostly plain can return the list as it is).
+    """
     result = []
     for replica in sorted(store.by_replica):
         held = store.by_replica[replica]
-        counters = sorted(held)
-        result.append([replica, _gaps(counters), [payload_to_wire(held[c]) for c in counters]])
+        counters = list(held)
+        if counters == sorted(counters):
+            payloads = list(held.values())  # the usual case: dots were added in order
+        else:
+            counters.sort()
+            payloads = list(map(held.__getitem__, counters))
+        result.append([replica, _gaps(counters), payloads_to_wire(payloads)])
     return result
 
 

@@ -6,7 +6,7 @@ set, as a frozenset.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Self
 
 from crdts._base import CRDT, locked
@@ -89,6 +89,32 @@ class GSet(CRDT, type_code=5):
         self._elements.add(element)
         delta = self._empty()
         delta._elements.add(element)
+        return delta
+
+    @locked
+    def update(self, elements: Iterable[Any]) -> Self:
+        """Add every element of ``elements``; return ONE delta (a GSet holding them).
+
+        The delta equals the join of the single ``add`` deltas. Every element is checked
+        before any is added, so on bad input nothing changes.
+
+        Examples:
+            >>> from crdts import GSet
+            >>> tags = GSet(replica="a")
+            >>> sorted(tags.update(["red", "blue", "red"]).value)
+            ['blue', 'red']
+
+        Raises:
+            UnboundReplicaError: this instance has no replica id.
+            TypeError, ValueError: an element is not a supported element; nothing changes.
+
+        Cost: O(b) for b elements.
+        """
+        self._writer()
+        batch = set(map(check_element, elements))
+        self._elements |= batch
+        delta = self._empty()
+        delta._elements = batch
         return delta
 
     def _merge(self, other: Self) -> None:

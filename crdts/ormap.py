@@ -15,7 +15,7 @@ import msgpack
 
 from crdts import _registry, _wire
 from crdts._base import lock_of, locked
-from crdts._causal import CausalContext, CausalCRDT, Dot
+from crdts._causal import CausalContext, CausalCRDT, ContextSnapshot, Dot
 from crdts._mapping import MappingReads
 from crdts._values import check_element
 from crdts.errors import DotConflictError
@@ -134,15 +134,14 @@ class ORMap(CausalCRDT, MappingReads, type_code=13):
         if value is None:
             value = self._new_value()
         # fn may only add this replica's fresh dots to the context: remember where they start
-        top, cloud = self._ctx.covered(replica)
-        cloud = None if cloud is None else cloud.copy()
+        before = self._ctx.snapshot(replica)
         recorder = value._empty()
         value._recorder = recorder
         value._share(self._ctx, replica, self._lock)
         try:
             fn(value)
         except BaseException:
-            self._restore(key, saved, replica, top, cloud)
+            self._restore(key, saved, before)
             raise
         finally:
             value._recorder = None
@@ -160,23 +159,14 @@ class ORMap(CausalCRDT, MappingReads, type_code=13):
             recorder._share(delta._ctx, None, delta._lock)
         return self._emit(delta)
 
-    def _restore(
-        self, key: Any, saved: CausalCRDT | None, replica: str, top: int, cloud: list[int] | None
-    ) -> None:
+    def _restore(self, key: Any, saved: CausalCRDT | None, before: ContextSnapshot) -> None:
         """Undo a failed ``update``: put back the key's value and this replica's context."""
         if saved is None:
             self._entries.pop(key, None)
         else:
             saved._share(self._ctx, None, self._lock)
             self._entries[key] = saved
-        if top:
-            self._ctx.vv[replica] = top
-        else:
-            self._ctx.vv.pop(replica, None)
-        if cloud:
-            self._ctx.cloud[replica] = cloud
-        else:
-            self._ctx.cloud.pop(replica, None)
+        self._ctx.restore(before)
 
     @locked
     def remove(self, key: Hashable) -> Self:
