@@ -15,6 +15,10 @@ delete-on-write invalidation on the simulation core's clock and lossy wire, and 
 hit ratio, stale reads, staleness, database load and lost acknowledged writes
 (``CacheResult``); ``CacheSimulation`` is the same model driven by hand. Pure Python.
 
+Scenarios (``merge.lab.catalog``): ``@scenario("name")`` files a function under
+``crdtkit lab NAME``; ``scenarios()`` lists them. ``merge.lab.pbs_scenarios`` registers
+``pbs``, ``kstale`` and ``quorum``.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
@@ -27,6 +31,7 @@ Examples:
     0.97
 """
 
+from merge.lab import pbs_scenarios as pbs_scenarios  # registers pbs, kstale, quorum
 from merge.lab.caching import (
     INVALIDATIONS,
     POLICIES,
@@ -34,11 +39,11 @@ from merge.lab.caching import (
     CacheSimulation,
     simulate_cache,
 )
+from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.errors import LabConfigError, LabError
 from merge.lab.events import EventLoop
 from merge.lab.latency import FITS, WARS, Exponential, LatencyLaw, Mixture, Pareto, WARSDelays
 from merge.lab.quorum import QuorumResult, simulate_quorum, simulate_read_repair
-from merge.lab.catalog import LabResult, Scenario, scenario, scenarios
 from merge.lab.staleness import PBSResult, k_staleness, pbs
 
 __all__ = [
