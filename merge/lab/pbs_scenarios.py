@@ -163,7 +163,8 @@ class PBSCurves:
 
     def plot(self, path: str) -> None:
         """Draw P(consistent) against t (ms) to ``path``, one line per configuration, the
-        y axis a log scale of 1 - P so that 99%, 99.9%, ... are evenly spaced. Strict
+        y axis a log scale of 1 - P so that 99%, 99.9%, ... are evenly spaced (and the t axis
+        logarithmic beyond 1 ms when the curves run past 50 ms). Strict
         quorums, never stale, are named in the legend. Needs matplotlib (``plot`` extra)."""
         import matplotlib
 
@@ -176,7 +177,13 @@ class PBSCurves:
         horizon = max(
             [entry.result.t_visibility(0.999) * 1.5 for entry in stale_ones] + [max(self.t_ms), 1]
         )
-        grid = np.linspace(0.0, horizon, 500)
+        # linear up to 1 ms, logarithmic beyond: heavy tails (YMMR's) run to seconds
+        wide = horizon > 50
+        grid = (
+            np.concatenate([np.linspace(0.0, 1.0, 50), np.geomspace(1.0, horizon, 450)[1:]])
+            if wide
+            else np.linspace(0.0, horizon, 500)
+        )
         floor = 1 / self.trials
         figure, axes = plt.subplots(figsize=(8, 4.5))
         for entry in self.configurations:
@@ -192,7 +199,12 @@ class PBSCurves:
         axes.yaxis.set_major_formatter(
             FuncFormatter(lambda y, _: f"{1 - y:.{max(0, -round(math.log10(y)) - 2)}%}")
         )
-        axes.set_xlabel("t: ms after the write committed")
+        if wide:
+            axes.set_xscale("symlog", linthresh=1.0, linscale=0.5)
+            axes.set_xlim(0, horizon)
+        axes.set_xlabel(
+            "t: ms after the write committed" + (" (linear to 1 ms, log beyond)" if wide else "")
+        )
         axes.set_ylabel("P(consistent read)\n(log scale of 1 - P; 1 - P >= 1/trials)")
         axes.set_title(f"t-visibility, {self.trials:,} trials per line, seed {self.seed}")
         axes.grid(True, which="major", alpha=0.3)
