@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import sys
 import types
@@ -125,9 +126,8 @@ def _is_sequence(annotation: Any) -> bool:
     if origin is tuple:
         arguments = get_args(annotation)
         return len(arguments) == 2 and arguments[1] is Ellipsis
-    return origin in (Sequence, list) or (
-        isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str
-    )
+    # Sequence[X] (typing's or collections.abc's), list[X], ...; never str
+    return isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str
 
 
 def _parser_for(annotation: Any) -> tuple[Callable[[str], Any], str] | None:
@@ -159,11 +159,11 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def options_of(entry: Scenario) -> list[_Option]:
-    """The options of ``entry``'s parameters, in order; UnsupportedParameter if one cannot be
-    given on the command line."""
+def options_of(signature: inspect.Signature) -> list[_Option]:
+    """The options of a scenario's parameters, in order; UnsupportedParameter if one cannot
+    be given on the command line."""
     found = []
-    for parameter in entry.signature.parameters.values():
+    for parameter in signature.parameters.values():
         name = parameter.name
         if name == "progress" or parameter.kind is parameter.VAR_KEYWORD:
             continue
@@ -193,10 +193,9 @@ def options_of(entry: Scenario) -> list[_Option]:
     return found
 
 
-def _plots(entry: Scenario) -> bool:
-    """Whether ``entry``'s result, by its return annotation, has a ``plot(path)`` method."""
-    returned = entry.signature.return_annotation
-    return callable(getattr(returned, "plot", None))
+def _plots(signature: inspect.Signature) -> bool:
+    """Whether the result, by the return annotation, has a ``plot(path)`` method."""
+    return callable(getattr(signature.return_annotation, "plot", None))
 
 
 def add_arguments(
@@ -207,12 +206,12 @@ def add_arguments(
     names = parser.add_subparsers(dest="lab_name", metavar="NAME", required=True)
     for entry in sorted(entries, key=lambda each: each.name):
         try:
-            options, problem = options_of(entry), None
-        except UnsupportedParameter as error:
-            options, problem = (
-                [],
-                f"scenario {entry.name!r} cannot run from the command line: {error}",
-            )
+            # evaluating string annotations may fail (a name imported only for type checking)
+            signature = entry.signature
+            options, problem = options_of(signature), None
+        except Exception as error:  # one unreadable scenario spoils no other
+            signature, options = inspect.Signature(), []
+            problem = f"scenario {entry.name!r} cannot run from the command line: {error}"
         command = names.add_parser(
             entry.name,
             help=entry.summary,
@@ -222,11 +221,12 @@ def add_arguments(
         for option in options:
             command.add_argument(option.flag, **option.keywords)
         command.add_argument("--json", action="store_true", help="print the result as JSON")
-        if _plots(entry):
+        if _plots(signature):
             command.add_argument(
                 "--plot", metavar="FILE", help="draw the result (needs crdtkit[plot])"
             )
-        if "progress" in entry.signature.parameters:
+        progress = "progress" in signature.parameters
+        if progress:
             command.add_argument(
                 "--progress",
                 action=argparse.BooleanOptionalAction,
@@ -235,7 +235,11 @@ def add_arguments(
                 "a terminal; never with --json)",
             )
         command.set_defaults(
-            lab_scenario=entry, lab_options=options, lab_problem=problem, lab_parser=command
+            lab_scenario=entry,
+            lab_options=options,
+            lab_problem=problem,
+            lab_parser=command,
+            lab_progress=progress,
         )
 
 
@@ -304,7 +308,7 @@ def run(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     }
     flags = {option.parameter: option.flag for option in options.lab_options}
     bar = None
-    if "progress" in entry.signature.parameters and not options.json:
+    if options.lab_progress and not options.json:
         bar = progress_bar(options.progress, total=0, unit="", desc=entry.name)
     if bar is not None:
 

@@ -66,6 +66,7 @@ def every_kind(
     at_ms: Sequence[float] = (0.0, 1.0),
     sizes: Sequence[int] = (1,),
     names: Sequence[str] = ("p",),
+    modes: Sequence[Literal["a", "b"]] = ("a",),
     seed: int = 0,
 ) -> Echo:
     """Echo every kind of parameter."""
@@ -102,6 +103,12 @@ def unreadable(*, law: complex = 1j) -> Echo:
     return Echo({"law": law})
 
 
+@scenario("unresolved", registry=REGISTRY)
+def unresolved(*, law: NotImportedHere = None) -> Echo:  # type: ignore[name-defined]  # noqa: F821
+    """An annotation that names what is not imported (as under TYPE_CHECKING)."""
+    return Echo({})
+
+
 @scenario("clashing", registry=REGISTRY)
 def clashing(*, json: bool = False) -> Echo:
     """A parameter named like a common option."""
@@ -130,6 +137,7 @@ def test_defaults_reach_the_function_unchanged(capsys: pytest.CaptureFixture[str
             "at_ms": (0.0, 1.0),
             "sizes": (1,),
             "names": ("p",),
+            "modes": ("a",),
             "seed": 0,
         }
     ]
@@ -141,7 +149,9 @@ def test_each_annotation_becomes_a_typed_option(capsys: pytest.CaptureFixture[st
         "every-kind",
         *("--count", "5", "--rate", "0.25", "--label", "y", "--sliding"),
         *("--protection", "lease", "--ttl-ms", "none", "--mode", "b"),
-        *("--at-ms", "1,2.5,10", "--sizes", "3,4", "--names", "q, r", "--seed", "9"),
+        *("--at-ms", "1,2.5,10", "--sizes", "3,4", "--names", "q, r", "--modes", "b,a"),
+        "--seed",
+        "9",
     )
     assert status == 0
     (call,) = CALLS
@@ -156,6 +166,7 @@ def test_each_annotation_becomes_a_typed_option(capsys: pytest.CaptureFixture[st
         "at_ms": (1.0, 2.5, 10.0),
         "sizes": (3, 4),
         "names": ("q", "r"),
+        "modes": ("b", "a"),
         "seed": 9,
     }
     assert type(call["count"]) is int and type(call["at_ms"][0]) is float
@@ -190,6 +201,7 @@ def test_help_lists_the_options_with_their_defaults(
         (["every-kind", "--mode", "c"], "argument --mode: invalid choice: 'c'"),
         (["every-kind", "--at-ms", "1,,2"], "argument --at-ms: '1,,2' is not a comma-separated"),
         (["every-kind", "--sizes", "1,x"], "argument --sizes: 'x' is not a whole number"),
+        (["every-kind", "--modes", "a,c"], "argument --modes: invalid choice: 'c'"),
         (["drawn"], "the following arguments are required: --size"),
         (["drawn", "--size", "-1"], "argument --size: size=-1: must be >= 0"),
         (["drawn", "--size", "7"], "internal=7: a parameter that is not an option"),
@@ -217,6 +229,8 @@ def test_a_scenario_the_command_line_cannot_run_is_listed_and_says_why(
 ) -> None:
     status, _, err = run(capsys, "unreadable")
     assert status == 2 and "parameter 'law' has the annotation complex" in err
+    status, _, err = run(capsys, "unresolved")
+    assert status == 2 and "NotImportedHere" in err
     status, _, err = run(capsys, "clashing")
     assert status == 2 and "parameter 'json' clashes with the option --json" in err
     # the others still work
