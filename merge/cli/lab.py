@@ -4,15 +4,13 @@ Nothing here names a scenario. Each one registered with ``@merge.lab.scenario`` 
 ``crdtkit lab NAME``; each keyword parameter of its function becomes an option named after it
 (``ttl_ms`` -> ``--ttl-ms``), typed by its annotation:
 
-========================  =====================================================
-annotation                on the command line
-========================  =====================================================
-``int``, ``float``, str   one value
-``bool``                  ``--flag`` / ``--no-flag``
-``Literal["a", "b"]``     one of the strings
-``X | None``              as ``X``, or ``none``
-``Sequence[X]``           a comma-separated list (X: int, float, str or Literal)
-========================  =====================================================
+| annotation | on the command line |
+|---|---|
+| ``int``, ``float``, ``str`` | one value |
+| ``bool`` | ``--flag`` / ``--no-flag`` |
+| ``Literal["a", "b"]`` | one of the strings |
+| ``X`` or ``None`` (a union) | as ``X``, or ``none`` |
+| ``Sequence[X]`` (X: int, float, str or a Literal) | a comma-separated list |
 
 A parameter named ``progress`` receives a ``progress(done, total)`` callback that drives a
 tqdm bar on stderr (when the ``cli`` extra is installed and stderr is a terminal; never with
