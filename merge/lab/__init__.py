@@ -39,6 +39,10 @@ TTL, versioned fills, memcache leases with stale-value serving), ``LossyChannel`
 M"); the scenarios ``race`` (the stale-set race, scripted), ``herd`` (thundering herds,
 ``simulate_herd`` with every knob), ``ttl`` and ``invalidation``.
 
+Scenarios (``merge.lab.catalog``): ``@scenario("name")`` files a function under
+``crdtkit lab NAME``; ``scenarios()`` lists them. ``merge.lab.pbs_scenarios`` registers
+``pbs``, ``kstale`` and ``quorum``.
+
 Importing this package needs only the standard library; sampling and simulating need numpy,
 from the ``lab`` extra (``pip install 'crdtkit[lab]'``).
 
@@ -51,6 +55,7 @@ Examples:
     0.97
 """
 
+from merge.lab import pbs_scenarios as pbs_scenarios  # registers pbs, kstale, quorum
 from merge.lab.cache_node import CacheNode, Lookup
 from merge.lab.caching import (
     INVALIDATIONS,
