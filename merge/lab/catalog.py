@@ -54,7 +54,7 @@ _F = TypeVar("_F", bound=Callable[..., LabResult])
 @dataclass(frozen=True)
 class Scenario:
     """One named scenario: its subcommand ``name``, the ``function`` and a one-line
-    ``summary`` (the docstring's first line)."""
+    ``summary`` (the docstring's first paragraph, on one line)."""
 
     name: str
     function: Callable[..., LabResult]
@@ -83,7 +83,7 @@ def scenario(name: str, *, registry: dict[str, Scenario] | None = None) -> Calla
         if name in table:
             raise ValueError(f"scenario {name!r} is already registered")
         doc = inspect.getdoc(function) or ""
-        table[name] = Scenario(name, function, doc.partition("\n")[0].strip())
+        table[name] = Scenario(name, function, " ".join(doc.partition("\n\n")[0].split()))
         return function
 
     return register

@@ -328,3 +328,17 @@ def test_python_m_merge_cli_runs_lab() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [row["r"] for row in json.loads(done.stdout)["configurations"]] == [1, 2]
+
+
+@pytest.mark.parametrize("name", [entry.name for entry in scenarios()])
+def test_every_lab_scenario_runs_from_the_command_line_with_its_defaults(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the lab's own scenarios, not this module's registry: each one's annotations must be
+    # ones the command line can turn into options, and its result must print as JSON
+    pytest.importorskip("numpy")
+    summary = next(entry.summary for entry in scenarios() if entry.name == name)
+    assert summary.endswith("."), summary  # the whole first paragraph, not a cut line
+    assert cli.main(["lab", name, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert isinstance(json.loads(out), dict)
