@@ -25,12 +25,14 @@ from pathlib import Path
 # the repository root first, so that this script (bench/harness.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import repeats, scaled
+
 import crdts
 from merge.harness import Faults, Network
 
-ELEMENTS = 10_000
+ELEMENTS = scaled(10_000, minimum=200)
 REPLICAS = 5
-CHANGES_PER_ROUND = 100  # 1% of the elements
+CHANGES_PER_ROUND = scaled(100, minimum=10)  # 1% of the elements
 WARMUP_ROUNDS = 3
 MEASURED_ROUNDS = 12
 
@@ -135,7 +137,7 @@ def throughput() -> None:
         )
         rng = random.Random(4)
         start = time.perf_counter()
-        for step in range(400):
+        for step in range(scaled(400)):
             for _ in range(5):
                 replica = network.replicas[rng.randrange(REPLICAS)]
                 element = rng.randrange(200)
@@ -148,7 +150,7 @@ def throughput() -> None:
         elapsed = time.perf_counter() - start
         return network.metrics.messages_delivered, elapsed
 
-    samples = [run() for _ in range(5)]
+    samples = [run() for _ in range(repeats(5))]
     delivered = samples[0][0]
     assert all(count == delivered for count, _ in samples)  # deterministic
     seconds = statistics.median(elapsed for _, elapsed in samples)
