@@ -1,0 +1,137 @@
+"""What every peer adapter shares: the workload sizes, timing with medians, a time budget.
+
+This module is imported inside each peer's own virtual environment, so it uses the standard
+library only (no crdtkit, no msgpack).
+
+A workload function returns a ``Result``: the median seconds of ``repeat`` runs of ``ops``
+operations (``ops=1`` for a whole merge, read or encode). Per-operation workloads whose cost
+would pass the budget are run on fewer operations first, and the result says so: such a figure
+is a lower bound when the cost per operation grows with the size, as in a list-based set.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# seconds one timed run may take before a workload is cut down (per-op) or stopped (sizes)
+BUDGET = 4.0
+
+
+@dataclass
+class Sizes:
+    """The workload sizes for a run, from ``--scale`` (1 = the sizes in the issue)."""
+
+    scale: float = 1.0
+    elements: int = 100_000  # OR-set A; B holds half as many, half of them A's
+    increments: int = 100_000
+    assigns: int = 100_000
+    rounds: int = 10_000  # LWW ping-pong rounds, counter/vector-clock merge rounds
+    clock_ops: int = 100_000
+    merge_sizes: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000)
+
+    @classmethod
+    def at(cls, scale: float) -> Sizes:
+        def s(n: int) -> int:
+            return max(10, round(n * scale))
+
+        base = cls()
+        return cls(
+            scale=scale,
+            elements=s(base.elements),
+            increments=s(base.increments),
+            assigns=s(base.assigns),
+            rounds=s(base.rounds),
+            clock_ops=s(base.clock_ops),
+            merge_sizes=tuple(sorted({s(n) for n in base.merge_sizes})),
+        )
+
+
+@dataclass
+class Result:
+    """One measurement: median seconds for ``ops`` operations, or a value (bytes, ok)."""
+
+    seconds: float | None = None
+    ops: int = 1
+    value: float | None = None
+    unit: str = ""
+    note: str = ""
+    samples: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def median_seconds(
+    run: Callable[[Any], object], setup: Callable[[], Any], repeat: int
+) -> tuple[float, list[float]]:
+    """Median wall time of ``run(setup())`` over ``repeat`` runs; setup is not timed, and
+    the garbage collector is paused during each timed run (and collected between runs)."""
+    samples = []
+    for _ in range(repeat):
+        arg = setup()
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            run(arg)
+            samples.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return statistics.median(samples), samples
+
+
+def per_op(
+    run: Callable[[Any, int], object],
+    setup: Callable[[int], Any],
+    ops: int,
+    repeat: int,
+    *,
+    pilot: int = 1_000,
+) -> Result:
+    """Time ``run(state, count)`` doing ``count`` operations on ``setup(count)``.
+
+    A pilot run on ``pilot`` operations estimates the full cost; if it would pass the budget,
+    the measured count is cut to fit and the note says so.
+    """
+    count = ops
+    note = ""
+    if ops > pilot:
+        state = setup(pilot)
+        start = time.perf_counter()
+        run(state, pilot)
+        estimate = (time.perf_counter() - start) * ops / pilot
+        if estimate > BUDGET:
+            count = max(pilot, int(ops * BUDGET / estimate))
+            note = f"measured on {count:,} of {ops:,} ops (over the time budget)"
+    seconds, samples = median_seconds(lambda s: run(s, count), lambda: setup(count), repeat)
+    return Result(seconds=seconds, ops=count, note=note, samples=samples)
+
+
+def whole(run: Callable[[Any], object], setup: Callable[[], Any], repeat: int) -> Result:
+    """Time one whole operation (a merge, a read, an encode)."""
+    seconds, samples = median_seconds(run, setup, repeat)
+    return Result(seconds=seconds, ops=1, samples=samples)
+
+
+def memory_per_element(build: Callable[[], object], count: int) -> Result:
+    """Bytes allocated (tracemalloc) while ``build()`` makes a container of ``count``
+    pre-made elements, per element: the container's cost, not the elements'."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        kept = build()
+        size = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del kept
+    return Result(value=size / count, unit="B/element")
+
+
+def elements(prefix: str, count: int, start: int = 0) -> list[str]:
+    return [f"{prefix}-{i}" for i in range(start, start + count)]
