@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from common import Result, Sizes, elements, memory_per_element, per_op, whole
+
 import clocks
 import crdts
-from common import Result, Sizes, elements, memory_per_element, per_op, whole
 
 NAME = "crdtkit"
 HAS_BATCH = hasattr(crdts.ORSet, "update")

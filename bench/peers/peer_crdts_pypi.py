@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from common import Result, Sizes, elements, memory_per_element, per_op, whole
+
 from crdts import LWWRegister, ORSet, PNCounter, ScalarClock
 
 NAME = "crdts-pypi"

@@ -12,8 +12,8 @@ import copy
 from typing import Any
 
 from common import Result, Sizes, elements, memory_per_element, per_op, whole
-from py3crdt.orset import ORSet
 from py3crdt.gcounter import GCounter
+from py3crdt.orset import ORSet
 
 NAME = "python3-crdt"
 

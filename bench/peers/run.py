@@ -144,7 +144,7 @@ def measure(result: dict[str, Any] | None, kind: str) -> float | None:
 def show(value: float | None, kind: str, result: dict[str, Any] | None) -> str:
     if value is None:
         note = (result or {}).get("note", "")
-        return note if note.startswith(("n/a", "failed")) else "–"
+        return note if note.startswith(("n/a", "failed")) else "-"
     if kind == "size":
         return fmt_size(value, (result or {}).get("unit", ""))
     return fmt_time(value)
@@ -169,7 +169,7 @@ def table(reports: dict[str, dict[str, Any]], floor: dict[str, Any]) -> str:
             cell += f" [{len(notes)}]"
         cells.append(cell)
         ratio = ours_value / floor_value if ours_value and floor_value else None
-        cells.append(f"{ratio:.2f}x" if ratio else "–")
+        cells.append(f"{ratio:.2f}x" if ratio else "-")
         for peer in peers:
             result = reports[peer]["results"].get(name)
             value = measure(result, kind)
@@ -186,9 +186,9 @@ def table(reports: dict[str, dict[str, Any]], floor: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     areas = ["counter", "orset", "lww"]
     for area in areas:
-        cells = [f"correct: {area}", "", ours.get("correctness", {}).get(area, "–"), ""]
+        cells = [f"correct: {area}", "", ours.get("correctness", {}).get(area, "-"), ""]
         for peer in peers:
-            cells.append(reports[peer].get("correctness", {}).get(area, "–"))
+            cells.append(reports[peer].get("correctness", {}).get(area, "-"))
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     if notes:
@@ -269,12 +269,12 @@ def main() -> None:
     floor = combine_floors(first_floor, run_peer("floor", args))
     load_end = os.getloadavg()[0]
 
-    print(f"Machine: {machine(load_start, load_end)}; scale {args.scale}, medians of "
-          f"{args.repeat} runs.\n")
     print(
-        "Versions: "
-        + ", ".join(f"{peer} {r.get('version')}" for peer, r in reports.items())
-        + "\n"
+        f"Machine: {machine(load_start, load_end)}; scale {args.scale}, medians of "
+        f"{args.repeat} runs.\n"
+    )
+    print(
+        "Versions: " + ", ".join(f"{peer} {r.get('version')}" for peer, r in reports.items()) + "\n"
     )
     print(table(reports, floor))
     print(
