@@ -135,3 +135,72 @@ def memory_per_element(build: Callable[[], object], count: int) -> Result:
 
 def elements(prefix: str, count: int, start: int = 0) -> list[str]:
     return [f"{prefix}-{i}" for i in range(start, start + count)]
+
+
+class Replicas:
+    """What the fuzzed correctness checks need from a peer's set or counter type.
+
+    ``new(i)`` makes replica ``i``; ``snapshot(state)`` is an independent copy (a message);
+    ``merge(target, source)`` joins ``source`` into ``target`` in place; ``value(state)``
+    reads it. Sets also have ``add(state, element)`` and ``remove(state, element)``
+    (called only for an element the replica sees); counters have ``increment(state)``.
+    """
+
+    def new(self, i: int) -> Any: ...
+    def snapshot(self, state: Any) -> Any: ...
+    def merge(self, target: Any, source: Any) -> None: ...
+    def value(self, state: Any) -> Any: ...
+    def add(self, state: Any, element: str) -> None: ...
+    def remove(self, state: Any, element: str) -> None: ...
+    def increment(self, state: Any) -> None: ...
+
+
+def _folds(api: Replicas, finals: list[Any]) -> list[Any]:
+    """The value of merging the final states in every order."""
+    import itertools
+
+    values = []
+    for order in itertools.permutations(range(len(finals))):
+        target = api.snapshot(finals[order[0]])
+        for index in order[1:]:
+            api.merge(target, api.snapshot(finals[index]))
+        values.append(api.value(target))
+    return values
+
+
+def fuzz(api: Replicas, kind: str, *, seeds: int = 40, steps: int = 30, replicas: int = 3) -> str:
+    """Random schedules of local operations and one-way merges between ``replicas``; then the
+    final states merged in every order must agree, and a counter must count every increment.
+    Returns ``"ok"`` or ``"wrong: ..."`` with the seed that shows it."""
+    import random
+
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        states = [api.new(i) for i in range(replicas)]
+        increments = 0
+        try:
+            for _ in range(steps):
+                i = rng.randrange(replicas)
+                roll = rng.random()
+                if roll < 0.3:
+                    j = rng.randrange(replicas)
+                    if j != i:
+                        api.merge(states[i], api.snapshot(states[j]))
+                elif kind == "counter":
+                    api.increment(states[i])
+                    increments += 1
+                else:
+                    element = rng.choice("abcd")
+                    if roll < 0.7 or element not in api.value(states[i]):
+                        api.add(states[i], element)
+                    else:
+                        api.remove(states[i], element)
+            values = _folds(api, states)
+        except Exception as error:  # a crash in a merge is a wrong answer too
+            return f"wrong: {type(error).__name__} in seed {seed}"
+        if any(value != values[0] for value in values):
+            shown = sorted({repr(v) for v in values})[:2]
+            return f"wrong: merge order changes the value (seed {seed}: {', '.join(shown)})"
+        if kind == "counter" and values[0] != increments:
+            return f"wrong: lost increments (seed {seed}: {values[0]} of {increments})"
+    return "ok"

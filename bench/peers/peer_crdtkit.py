@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import Result, Sizes, elements, memory_per_element, per_op, whole
+from common import Replicas, Result, Sizes, elements, fuzz, memory_per_element, per_op, whole
 
 import clocks
 import crdts
@@ -270,3 +270,35 @@ def correctness() -> dict[str, str]:
     y.merge(r1)
     out["lww"] = "ok" if x.value == y.value else f"wrong: {x.value} != {y.value}"
     return out
+
+
+class SetReplicas(Replicas):
+    def new(self, i: int) -> crdts.ORSet:
+        return crdts.ORSet(replica=f"r{i}")
+
+    def snapshot(self, state: Any) -> Any:
+        return state.copy()
+
+    def merge(self, target: Any, source: Any) -> None:
+        target.merge(source)
+
+    def value(self, state: Any) -> Any:
+        return state.value
+
+    def add(self, state: Any, element: str) -> None:
+        state.add(element)
+
+    def remove(self, state: Any, element: str) -> None:
+        state.remove(element)
+
+
+class CounterReplicas(SetReplicas):
+    def new(self, i: int) -> crdts.PNCounter:
+        return crdts.PNCounter(replica=f"r{i}")
+
+    def increment(self, state: Any) -> None:
+        state.increment()
+
+
+def fuzzed() -> dict[str, str]:
+    return {"counter": fuzz(CounterReplicas(), "counter"), "orset": fuzz(SetReplicas(), "orset")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import Result, Sizes, elements, memory_per_element, per_op, whole
+from common import Replicas, Result, Sizes, elements, fuzz, memory_per_element, per_op, whole
 
 from crdts import LWWRegister, ORSet, PNCounter, ScalarClock
 
@@ -221,3 +221,44 @@ def correctness() -> dict[str, str]:
     r2.update(u1)
     out["lww"] = "ok" if r1.read() == r2.read() else f"wrong: {r1.read()} != {r2.read()}"
     return out
+
+
+class SetReplicas(Replicas):
+    kind: Any = ORSet
+
+    def __init__(self) -> None:
+        self.origin = self.kind()
+
+    def new(self, i: int) -> Any:
+        return replica_of(self.kind, self.origin)
+
+    def snapshot(self, state: Any) -> Any:
+        copy = self.new(0)
+        merge(copy, state)
+        return copy
+
+    def merge(self, target: Any, source: Any) -> None:
+        merge(target, source)
+
+    def value(self, state: Any) -> Any:
+        return frozenset(state.read())
+
+    def add(self, state: Any, element: str) -> None:
+        state.observe(element)
+
+    def remove(self, state: Any, element: str) -> None:
+        state.remove(element)
+
+
+class CounterReplicas(SetReplicas):
+    kind = PNCounter
+
+    def value(self, state: Any) -> Any:
+        return state.read()
+
+    def increment(self, state: Any) -> None:
+        state.increase()
+
+
+def fuzzed() -> dict[str, str]:
+    return {"counter": fuzz(CounterReplicas(), "counter"), "orset": fuzz(SetReplicas(), "orset")}

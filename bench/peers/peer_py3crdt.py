@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from common import Result, Sizes, elements, memory_per_element, per_op, whole
+from common import Replicas, Result, Sizes, elements, fuzz, memory_per_element, per_op, whole
 from py3crdt.gcounter import GCounter
 from py3crdt.orset import ORSet
 
@@ -152,3 +152,43 @@ def correctness() -> dict[str, str]:
     ba.merge(copy.deepcopy(a))
     out["orset"] = "ok" if members(ab) == members(ba) else f"wrong: {members(ab)} != {members(ba)}"
     return out
+
+
+class SetReplicas(Replicas):
+    def __init__(self) -> None:
+        self.tags = 0
+
+    def new(self, i: int) -> Any:
+        return ORSet(f"r{i}")
+
+    def snapshot(self, state: Any) -> Any:
+        return copy.deepcopy(state)
+
+    def merge(self, target: Any, source: Any) -> None:
+        target.merge(copy.deepcopy(source))
+
+    def value(self, state: Any) -> Any:
+        return frozenset(e for e in "abcd" if state.query(e))
+
+    def add(self, state: Any, element: str) -> None:
+        self.tags += 1
+        state.add(element, (state.id, self.tags))  # a unique tag, as the README asks
+
+    def remove(self, state: Any, element: str) -> None:
+        state.remove(element)
+
+
+class CounterReplicas(SetReplicas):
+    def new(self, i: int) -> Any:
+        made = counter(f"r{i}", ["r0", "r1", "r2"])  # every node known up front
+        return made
+
+    def value(self, state: Any) -> Any:
+        return state.query()
+
+    def increment(self, state: Any) -> None:
+        state.inc(state.id)
+
+
+def fuzzed() -> dict[str, str]:
+    return {"counter": fuzz(CounterReplicas(), "counter"), "orset": fuzz(SetReplicas(), "orset")}

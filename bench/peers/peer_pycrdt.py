@@ -48,3 +48,7 @@ class PycrdtBinding:
 
 
 WORKLOADS, MERGE_AT, correctness = yjs.workloads(PycrdtBinding())
+
+
+def fuzzed() -> dict[str, str]:
+    return yjs.fuzzed(PycrdtBinding())

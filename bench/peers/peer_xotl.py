@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import Result, Sizes, elements, memory_per_element, per_op, whole
+from common import Replicas, Result, Sizes, elements, fuzz, memory_per_element, per_op, whole
 from xotl.crdt.base import Process, from_state, get_state
 from xotl.crdt.clocks import VClock
 from xotl.crdt.counter import PNCounter
@@ -248,3 +248,36 @@ def correctness() -> dict[str, str]:
     y.merge(r1)
     out["lww"] = "ok" if x.value == y.value else f"wrong: {x.value} != {y.value}"
     return out
+
+
+class SetReplicas(Replicas):
+    kind: Any = ORSet
+
+    def new(self, i: int) -> Any:
+        return self.kind(process=Process(f"r{i}", i))
+
+    def snapshot(self, state: Any) -> Any:
+        return from_state(get_state(state))
+
+    def merge(self, target: Any, source: Any) -> None:
+        target.merge(source)
+
+    def value(self, state: Any) -> Any:
+        return state.value
+
+    def add(self, state: Any, element: str) -> None:
+        state.add(element)
+
+    def remove(self, state: Any, element: str) -> None:
+        state.remove(element)
+
+
+class CounterReplicas(SetReplicas):
+    kind = PNCounter
+
+    def increment(self, state: Any) -> None:
+        state.incr()
+
+
+def fuzzed() -> dict[str, str]:
+    return {"counter": fuzz(CounterReplicas(), "counter"), "orset": fuzz(SetReplicas(), "orset")}

@@ -51,3 +51,7 @@ class YpyBinding:
 
 
 WORKLOADS, MERGE_AT, correctness = yjs.workloads(YpyBinding())
+
+
+def fuzzed() -> dict[str, str]:
+    return yjs.fuzzed(YpyBinding())

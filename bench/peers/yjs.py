@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from common import Result, Sizes, elements, per_op, whole
+from common import Replicas, Result, Sizes, elements, fuzz, per_op, whole
 
 
 class Binding(Protocol):
@@ -170,3 +170,32 @@ def workloads(y: Binding) -> tuple[dict[str, Any], Any, Any]:
         "orset.memory": orset_memory,
     }
     return table, merge_at, correctness
+
+
+class YjsReplicas(Replicas):
+    def __init__(self, y: Binding) -> None:
+        self.y = y
+
+    def new(self, i: int) -> Any:
+        return self.y.doc()
+
+    def snapshot(self, state: Any) -> Any:
+        doc = self.y.doc()
+        self.y.apply(doc, self.y.update(state))
+        return doc
+
+    def merge(self, target: Any, source: Any) -> None:
+        self.y.apply(target, self.y.update(source))
+
+    def value(self, state: Any) -> Any:
+        return self.y.keys(state)
+
+    def add(self, state: Any, element: str) -> None:
+        self.y.set(state, element, True)
+
+    def remove(self, state: Any, element: str) -> None:
+        self.y.delete(state, element)
+
+
+def fuzzed(y: Binding) -> dict[str, str]:
+    return {"orset": fuzz(YjsReplicas(y), "orset")}
