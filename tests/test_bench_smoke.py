@@ -14,6 +14,7 @@ not run here: each peer needs its own virtual environment (``bench/peers/setup.p
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -67,3 +68,44 @@ def test_bench_script_runs_at_a_tiny_scale(script: Path) -> None:
         f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     )
     assert FIGURE.search(done.stdout), f"{script.name} printed no figures:\n{done.stdout[-2000:]}"
+
+
+def test_peers_runner_reports_crdtkit_and_the_floors(tmp_path: Path) -> None:
+    """bench/peers/runner.py runs crdtkit's adapter and the floors in this environment (the
+    other peers need their own, made by bench/peers/setup.py) and run.py tabulates them."""
+    peers = ROOT / "bench" / "peers"
+    environment = dict(os.environ, PYTHONPATH=str(ROOT))
+    reports = {}
+    for peer in ("crdtkit", "floor"):
+        done = subprocess.run(
+            [sys.executable, str(peers / "runner.py"), peer, "--scale", SCALE, "--repeat", "1"],
+            cwd=peers,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
+        reports[peer] = json.loads(done.stdout)
+    ours = reports["crdtkit"]
+    assert set(ours["results"]) == set(reports["floor"]["results"])
+    assert all(
+        r["note"] == "" or not r["note"].startswith("failed") for r in ours["results"].values()
+    )
+    assert ours["correctness"] == {"counter": "ok", "orset": "ok", "lww": "ok"}
+    assert ours["merge_curve"]
+
+    saved = tmp_path / "run.json"
+    run = {"machine": "test", "scale": SCALE, "repeat": 1, "skipped": {"y-py": "not set up"}}
+    run |= {"floor": reports["floor"], "peers": {"crdtkit": ours}}
+    saved.write_text(json.dumps(run))
+    shown = subprocess.run(
+        [sys.executable, str(peers / "run.py"), "--from-json", str(saved)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert shown.count("\n| OR-set merge") == 1
+    assert "| correct: counter |  | ok |" in shown and "y-py: not set up" in shown

@@ -231,17 +231,8 @@ def plot(reports: dict[str, dict[str, Any]], floor: dict[str, Any], path: str) -
     print(f"plot written to {path}", file=sys.stderr)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="workload sizes (1: the issue's)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--out", help="write every figure as JSON to this file")
-    parser.add_argument("--plot", help="write the OR-set merge plot to this PNG (matplotlib)")
-    parser.add_argument("--peers", help="comma-separated peers (default: every installed one)")
-    parser.add_argument("--only", help="comma-separated workloads (default: all)")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds per peer")
-    args = parser.parse_args()
-
+def measure_all(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Run the floors, every wanted peer, and the floors again; return the whole run."""
     status = load_status()
     if not status:
         parser.error("no peer environments: run python bench/peers/setup.py first")
@@ -267,39 +258,54 @@ def main() -> None:
                 report["version"] = entry.get("version")
                 reports[peer] = report
     floor = combine_floors(first_floor, run_peer("floor", args))
-    load_end = os.getloadavg()[0]
+    return {
+        "machine": machine(load_start, os.getloadavg()[0]),
+        "scale": args.scale,
+        "repeat": args.repeat,
+        "floor": floor,
+        "peers": reports,
+        "skipped": skipped,
+    }
 
-    print(
-        f"Machine: {machine(load_start, load_end)}; scale {args.scale}, medians of "
-        f"{args.repeat} runs.\n"
-    )
-    print(
-        "Versions: " + ", ".join(f"{peer} {r.get('version')}" for peer, r in reports.items()) + "\n"
-    )
-    print(table(reports, floor))
-    print(
-        "\nTimes are medians per operation (per round for ping-pong; per whole merge, read, "
+
+def render(run: dict[str, Any]) -> str:
+    """The markdown the command prints: machine, versions, the table, its legend."""
+    reports = run["peers"]
+    parts = [
+        f"Machine: {run['machine']}; scale {run['scale']}, medians of {run['repeat']} runs.",
+        "Versions: " + ", ".join(f"{peer} {r.get('version')}" for peer, r in reports.items()),
+        table(reports, run["floor"]),
+        "Times are medians per operation (per round for ping-pong; per whole merge, read, "
         "encode or decode). After a peer's time, crdtkit's time divided by the peer's: below 1, "
-        "crdtkit is faster. A peer wrong in an area (last rows) is not compared there."
+        "crdtkit is faster. A peer wrong in an area (last rows) is not compared there.",
+    ]
+    parts += [f"{peer}: {reason}" for peer, reason in run["skipped"].items()]
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="workload sizes (1: the issue's)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--out", help="write every figure as JSON to this file")
+    parser.add_argument("--plot", help="write the OR-set merge plot to this PNG (matplotlib)")
+    parser.add_argument("--peers", help="comma-separated peers (default: every installed one)")
+    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds per peer")
+    parser.add_argument(
+        "--from-json", metavar="FILE", help="measure nothing: show a run saved with --out"
     )
-    for peer, reason in skipped.items():
-        print(f"\n{peer}: {reason}")
+    args = parser.parse_args()
+
+    if args.from_json:
+        run = json.loads(Path(args.from_json).read_text())
+    else:
+        run = measure_all(args, parser)
+    print(render(run))
     if args.out:
-        Path(args.out).write_text(
-            json.dumps(
-                {
-                    "machine": machine(load_start, load_end),
-                    "scale": args.scale,
-                    "repeat": args.repeat,
-                    "floor": floor,
-                    "peers": reports,
-                    "skipped": skipped,
-                },
-                indent=1,
-            )
-        )
+        Path(args.out).write_text(json.dumps(run, indent=1))
     if args.plot:
-        plot(reports, floor, args.plot)
+        plot(run["peers"], run["floor"], args.plot)
 
 
 if __name__ == "__main__":
