@@ -12,6 +12,7 @@ is a lower bound when the cost per operation grows with the size, as in a list-b
 from __future__ import annotations
 
 import gc
+import math
 import statistics
 import time
 import tracemalloc
@@ -101,16 +102,24 @@ def per_op(
     """
     count = ops
     note = ""
-    if ops > pilot:
-        state = setup(pilot)
-        start = time.perf_counter()
-        run(state, pilot)
-        estimate = (time.perf_counter() - start) * ops / pilot
+    if ops > 2 * pilot:
+        # two pilots, of p and 2p operations, tell how the cost grows (linear, quadratic, ...)
+        first, second = (_pilot(run, setup, n) for n in (pilot, 2 * pilot))
+        exponent = min(2.5, max(1.0, math.log2(max(second, 1e-9) / max(first, 1e-9))))
+        estimate = second * (ops / (2 * pilot)) ** exponent
         if estimate > BUDGET:
-            count = max(pilot, int(ops * BUDGET / estimate))
+            count = max(pilot, int(2 * pilot * (BUDGET / max(second, 1e-9)) ** (1 / exponent)))
+            count = min(count, ops)
             note = f"measured on {count:,} of {ops:,} ops (over the time budget)"
     seconds, samples = median_seconds(lambda s: run(s, count), lambda: setup(count), repeat)
     return Result(seconds=seconds, ops=count, note=note, samples=samples)
+
+
+def _pilot(run: Callable[[Any, int], object], setup: Callable[[int], Any], count: int) -> float:
+    state = setup(count)
+    start = time.perf_counter()
+    run(state, count)
+    return time.perf_counter() - start
 
 
 def whole(run: Callable[[Any], object], setup: Callable[[], Any], repeat: int) -> Result:

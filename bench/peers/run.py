@@ -196,6 +196,40 @@ def table(reports: dict[str, dict[str, Any]], floor: dict[str, Any]) -> str:
     return text
 
 
+# issue 17's goals, as same-run ratios: (what, crdtkit's workload, against whom, bound)
+GOALS = [
+    ("OR-set add per op vs set.add", "orset.add", "floor", 20.0),
+    ("OR-set add per op vs y-py per op", "orset.add", "y-py", 1.0),
+    ("OR-set add batched vs y-py's batch transaction", "orset.add_batch", "y-py", 1.0),
+    ("OR-set merge vs pycrdt (goal: 2x faster)", "orset.merge", "pycrdt", 0.5),
+    ("OR-set merge vs set union", "orset.merge", "floor", 4.0),
+    ("OR-set encode vs msgpack.packb", "orset.encode", "floor", 2.0),
+    ("OR-set decode (validated) vs msgpack.unpackb", "orset.decode", "floor", 3.0),
+    ("OR-set encoded bytes vs plain msgpack", "orset.bytes", "floor", 1.1),
+    ("OR-set memory vs a plain set", "orset.memory", "floor", 3.0),
+    ("counter increment (with delta) vs dict increment", "counter.increment", "floor", 10.0),
+    ("HLC now() vs time.time_ns()", "hlc.now", "floor", 10.0),
+]
+
+
+def goals(run: dict[str, Any]) -> str:
+    """crdtkit against each goal of issue 17: the ratio and PASS or MISS."""
+    ours = run["peers"].get("crdtkit", {}).get("results", {})
+    kinds = {name: kind for name, _, _, kind in ROWS}
+    lines = ["| goal | crdtkit / reference | bound | verdict |", "|---|---:|---:|---|"]
+    for label, name, against, bound in GOALS:
+        other = run["floor"] if against == "floor" else run["peers"].get(against, {})
+        mine = measure(ours.get(name), kinds[name])
+        theirs = measure(other.get("results", {}).get(name), kinds[name])
+        if mine is None or theirs is None:
+            lines.append(f"| {label} | - | {bound:g}x | not measured |")
+            continue
+        ratio = mine / theirs
+        verdict = "PASS" if ratio <= bound else "MISS"
+        lines.append(f"| {label} | {ratio:.2f}x | {bound:g}x | {verdict} |")
+    return "\n".join(lines)
+
+
 def machine(load_start: float, load_end: float) -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -278,6 +312,8 @@ def render(run: dict[str, Any]) -> str:
         "Times are medians per operation (per round for ping-pong; per whole merge, read, "
         "encode or decode). After a peer's time, crdtkit's time divided by the peer's: below 1, "
         "crdtkit is faster. A peer wrong in an area (last rows) is not compared there.",
+        "Issue 17's goals, as ratios in this run (at most the bound to pass):",
+        goals(run),
     ]
     parts += [f"{peer}: {reason}" for peer, reason in run["skipped"].items()]
     return "\n\n".join(parts)

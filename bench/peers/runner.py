@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import platform
 import sys
 import time
@@ -40,10 +41,11 @@ def merge_curve(
     curve: dict[int, float | None] = {}
     last: Result | None = None
     previous: tuple[int, float, float] | None = None  # size, median, wall seconds
+    exponent = 1.0  # how the wall time grows with the size, from the last two sizes
     for size in sizes.merge_sizes:
         if previous is not None:
             grow = size / previous[0]
-            if previous[2] * grow > 60:
+            if previous[2] * grow**exponent > 60:
                 break
             runs = repeat if previous[1] * grow < 2 else 1
         else:
@@ -51,7 +53,10 @@ def merge_curve(
         start = time.perf_counter()
         last = merge_at(size, runs)
         curve[size] = last.seconds
-        previous = (size, float(last.seconds or 0.0), time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        if previous is not None and previous[2] > 0.05 and wall > previous[2]:
+            exponent = max(1.0, math.log(wall / previous[2]) / math.log(size / previous[0]))
+        previous = (size, float(last.seconds or 0.0), wall)
         if runs < repeat:
             last.note = "one run (slow)"
     if last is not None and previous is not None and previous[0] == sizes.elements:
