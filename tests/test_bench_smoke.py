@@ -107,5 +107,5 @@ def test_peers_runner_reports_crdtkit_and_the_floors(tmp_path: Path) -> None:
         timeout=60,
         check=True,
     ).stdout
-    assert shown.count("\n| OR-set merge") == 1
+    assert shown.count("\n| OR-set merge A(") == 1 and "| OR-set merge vs set union |" in shown
     assert "| correct: counter |  | ok |" in shown and "y-py: not set up" in shown
