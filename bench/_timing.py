@@ -1,13 +1,33 @@
-"""Shared helpers for the benchmark scripts: medians of repeated runs, printed as ratios."""
+"""Shared helpers for the benchmark scripts: medians of repeated runs, printed as ratios.
+
+``CRDTKIT_BENCH_SCALE`` (a float, default 1) shrinks every script for a smoke run: sizes pass
+through :func:`scaled` and :func:`median_seconds` runs each figure once when the scale is below
+1. CI sets it to a tiny value (tests/test_bench_smoke.py) so the scripts keep running; the
+figures of such a run mean nothing.
+"""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["median_seconds", "report", "report_size"]
+__all__ = ["SCALE", "median_seconds", "repeats", "report", "report_size", "scaled"]
+
+SCALE_VARIABLE = "CRDTKIT_BENCH_SCALE"
+SCALE = float(os.environ.get(SCALE_VARIABLE, "1"))
+
+
+def scaled(size: int, *, minimum: int = 1) -> int:
+    """``size`` times the smoke-run scale, never below ``minimum`` (``size`` itself at 1)."""
+    return max(minimum, round(size * SCALE))
+
+
+def repeats(count: int) -> int:
+    """How many runs a median takes: ``count``, or one in a smoke run (scale below 1)."""
+    return count if SCALE >= 1 else 1
 
 
 def median_seconds(
@@ -16,7 +36,7 @@ def median_seconds(
     """Median wall time of ``fn()`` over ``repeat`` runs; ``setup()`` runs untimed before each
     run and, if it returns something, that is passed to ``fn``."""
     samples = []
-    for _ in range(repeat):
+    for _ in range(repeats(repeat)):
         arg = setup() if setup is not None else None
         start = time.perf_counter()
         fn(arg) if setup is not None else fn()  # type: ignore[call-arg]

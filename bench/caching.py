@@ -32,13 +32,13 @@ from typing import Any
 # the repository root first, so that this script (bench/caching.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import median_seconds, report
+from _timing import median_seconds, report, scaled
 
 from merge.lab import INVALIDATIONS, POLICIES, herd, simulate_cache, ttl
 from merge.lab import invalidation as invalidation_scenario
 from merge.sim import Faults
 
-SEEDS = range(5)
+SEEDS = range(scaled(5))
 WORKLOAD = dict(
     ttl_ms=5_000,
     read_rate=200.0,
@@ -48,7 +48,7 @@ WORKLOAD = dict(
     faults=Faults(drop=0.05, delay=(1, 5)),
     flush_ms=1_000,
     crash_at_ms=7_250,
-    duration_ms=30_000,
+    duration_ms=scaled(30_000, minimum=1_000),
 )
 COLUMNS = (
     ("hit ratio", "hit_ratio", "{:.3f}"),
@@ -83,9 +83,10 @@ def table() -> None:
 
 
 def throughput() -> None:
-    kwargs = dict(WORKLOAD, duration_ms=60_000, crash_at_ms=None)
+    duration_ms = scaled(60_000, minimum=1_000)
+    kwargs = dict(WORKLOAD, duration_ms=duration_ms, crash_at_ms=None)
     operations = simulate_cache(seed=0, **kwargs)  # type: ignore[arg-type]
-    events = operations.reads + operations.writes + 60_000 // 10  # ops plus steps
+    events = operations.reads + operations.writes + duration_ms // 10  # ops plus steps
 
     def bare() -> None:
         rng = random.Random(0)

@@ -24,6 +24,7 @@ _HERE = Path(__file__).resolve().parent
 if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)
 
+from bench._timing import repeats, scaled  # noqa: E402
 from clocks import HLC, Timestamp, VectorClock  # noqa: E402
 
 HLC_NOW_GOAL = 10.0
@@ -58,8 +59,10 @@ def vector_pair(replicas: int, seed: int) -> tuple[dict[str, int], dict[str, int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timings per figure (median)")
-    parser.add_argument("--number", type=int, default=200_000, help="calls per timing")
+    parser.add_argument(
+        "--repeat", type=int, default=repeats(7), help="timings per figure (median)"
+    )
+    parser.add_argument("--number", type=int, default=scaled(200_000), help="calls per timing")
     args = parser.parse_args()
     number, repeat = args.number, args.repeat
 
@@ -94,7 +97,7 @@ def main() -> None:
 
     for replicas in (3, 100):
         a, b = vector_pair(replicas, seed=replicas)
-        runs = max(1_000, number // replicas)
+        runs = max(scaled(1_000), number // replicas)
         namespace.update(
             a=a,
             b=b,

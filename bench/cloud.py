@@ -24,12 +24,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import msgpack
-from _timing import median_seconds, report, report_size
+from _timing import median_seconds, report, report_size, scaled
 
 import crdts
 
-POLLUTION = 1_000_000  # dots in the polluting delta
-MERGES = 300
+POLLUTION = scaled(1_000_000)  # dots in the polluting delta
+MERGES = scaled(300)
 HAS_LIMIT = "max_cloud" in inspect.signature(crdts.decode).parameters
 
 
@@ -118,7 +118,7 @@ def peak(fn: Any) -> tuple[int, Any]:
 
 def bombs() -> None:
     for step, kind in [(1, "contiguous"), (2, "scattered")]:
-        bomb = cloud_message([10**6] + [step] * 2_000_000)
+        bomb = cloud_message([10**6] + [step] * scaled(2_000_000))
         size, result = peak(lambda bomb=bomb: crdts.decode(bomb))
         verdict = "refused" if isinstance(result, crdts.DecodeError) else "accepted"
         report_size(

@@ -15,11 +15,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import msgpack
-from _timing import median_seconds, report, report_size
+from _timing import median_seconds, report, report_size, scaled
 
 import crdts
 
-N = 100_000
+N = scaled(100_000, minimum=100)
 
 
 def case(name: str, obj: object, plain: object) -> None:

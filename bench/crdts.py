@@ -13,11 +13,11 @@ from pathlib import Path
 # the repository root first, so that this script (bench/crdts.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import median_seconds, report, report_size
+from _timing import median_seconds, report, report_size, scaled
 
 import crdts
 
-N = 100_000
+N = scaled(100_000, minimum=100)
 
 
 def orset_add() -> None:
@@ -143,7 +143,7 @@ def counters() -> None:
     if not hasattr(crdts, "GCounter"):
         print("counters: GCounter/PNCounter not available")
         return
-    steps = 100_000
+    steps = scaled(100_000)
 
     def with_dict() -> None:
         counts: dict[str, int] = {}

@@ -29,17 +29,19 @@ from pathlib import Path
 # the repository root first, so that this script (bench/harness.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import repeats, scaled
+
 import crdts
 from crdts._base import CRDT
 from crdts._causal import CausalCRDT
 from merge.harness import Faults, Network
 
-ELEMENTS = 10_000
+ELEMENTS = scaled(10_000, minimum=200)
 REPLICAS = 5
-CHANGES_PER_ROUND = 100  # 1% of the elements
+CHANGES_PER_ROUND = scaled(100, minimum=10)  # 1% of the elements
 WARMUP_ROUNDS = 3
 MEASURED_ROUNDS = 12
-REPEATS = 5
+REPEATS = repeats(5)
 
 
 def large_set() -> crdts.ORSet:
@@ -135,12 +137,12 @@ def delta_vs_state() -> None:
 def _throughput_run(preload: int) -> tuple[int, float]:
     """One seeded run: 2,000 updates (500 over a preloaded state), then settle."""
     template: crdts.ORSet | type[crdts.ORSet] = crdts.ORSet
-    steps = 400
+    steps = scaled(400)
     if preload:
         loader = crdts.ORSet(replica="loader")
         for index in range(preload):
             loader.add(f"element-{index}")
-        template, steps = loader.copy(replica=None), 100
+        template, steps = loader.copy(replica=None), scaled(100)
     network = Network(
         template,
         REPLICAS,
@@ -176,7 +178,7 @@ def _copying_leq() -> Iterator[None]:
 
 
 def throughput() -> None:
-    for preload in (0, 10_000):
+    for preload in (0, scaled(10_000)):
         rates = {}
         for rule in ("kernel", "copying"):
             with _copying_leq() if rule == "copying" else contextlib.nullcontext():

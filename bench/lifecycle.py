@@ -26,12 +26,12 @@ from pathlib import Path
 # the repository root first, so that this script (bench/lifecycle.py) does not shadow the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import median_seconds, report
+from _timing import median_seconds, report, scaled
 
 import crdts
 from merge.harness import Faults, Network
 
-RESTARTS = [0, 10, 20, 40, 80, 160]
+RESTARTS = [scaled(n, minimum=0) for n in (0, 10, 20, 40, 80, 160)]
 
 
 def metadata(state: crdts.CRDT) -> int:
@@ -79,10 +79,10 @@ def metadata_table() -> dict[str, dict[str, list[int]]]:
 def restore_costs() -> None:
     print("2. restore: decode(snapshot, replica=...) against plain decode (medians of 7)")
     orset = crdts.ORSet(replica="loader")
-    for n in range(100_000):
+    for n in range(scaled(100_000)):
         orset.add(n)
     lww = crdts.LWWMap(replica="loader")
-    for n in range(20_000):
+    for n in range(scaled(20_000)):
         lww.set(n, n)
     for name, state in (("ORSet, 100k elements", orset), ("LWWMap, 20k keys", lww)):
         data = crdts.encode(state)
@@ -94,10 +94,11 @@ def restore_costs() -> None:
 def retire_cost() -> None:
     print("3. retire a writer holding 1k of 100k dots, against adding 1k fresh elements")
     base = crdts.ORSet(replica="bulk")
-    for n in range(99_000):
+    bulk = scaled(99_000)
+    for n in range(bulk):
         base.add(n)
     gone = base.copy(replica="gone")
-    for n in range(99_000, 100_000):
+    for n in range(bulk, bulk + scaled(1_000)):
         gone.add(n)
     template = base.copy(replica=None)
     template.merge(gone)

@@ -24,13 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from _timing import median_seconds, report
+from _timing import median_seconds, report, scaled
 
 from merge.lab import PBSResult, pbs
 from merge.lab.pbs_published import PUBLISHED, Published, exponential_fit
 
 SEED = 2012
-THROUGHPUT_TRIALS = 200_000
+THROUGHPUT_TRIALS = scaled(200_000, minimum=1_000)
 REPLICAS = 3
 
 _MEASURES = {
@@ -85,7 +85,7 @@ def throughput() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=1_000_000)
+    parser.add_argument("--trials", type=int, default=scaled(1_000_000, minimum=1_000))
     args = parser.parse_args()
     start = time.perf_counter()
     table(args.trials)

@@ -26,13 +26,13 @@ from pathlib import Path
 # the repository root first, so that this script does not shadow the packages
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import report
+from _timing import repeats, report, scaled
 
 import crdts
 from crdts._base import lock_of, locked
 
-N = 100_000
-REPEAT = 15
+N = scaled(100_000, minimum=100)
+REPEAT = repeats(15)
 LOCK_GOAL = 1.25  # on ORSet.add the lock may cost at most a quarter of the unlocked call
 
 
