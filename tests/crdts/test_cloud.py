@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import crdts._causal as causal
+import crdts._context as causal
 from crdts import DecodeError, ORSet, decode, encode
-from crdts._causal import CausalContext, DotFun, _unseen, runs_contain, runs_select
+from crdts._causal import CausalContext, DotFun, runs_contain, runs_select
+from crdts._dotfun import _unseen
 from crdts.codec import DEFAULT_MAX_CLOUD
 
 REPLICAS = "abc"
