@@ -37,18 +37,25 @@ def test_isolated_dots_wait_in_the_cloud_until_the_gap_fills() -> None:
     context._check()
 
 
-@given(
+#: two dot lists over overlapping replicas, for the context tests
+TWO_DOT_LISTS = (
     st.lists(st.tuples(st.sampled_from("ab"), st.integers(1, 12)), max_size=30),
     st.lists(st.tuples(st.sampled_from("abc"), st.integers(1, 12)), max_size=30),
 )
+
+
+def context_of(dots: list[tuple[str, int]]) -> CausalContext:
+    context = CausalContext()
+    for replica, counter in dots:
+        context.add(replica, counter)
+    return context
+
+
+@given(*TWO_DOT_LISTS)
 def test_context_join_is_the_union_of_dots_and_stays_compact(
     left: list[tuple[str, int]], right: list[tuple[str, int]]
 ) -> None:
-    a, b = CausalContext(), CausalContext()
-    for replica, counter in left:
-        a.add(replica, counter)
-    for replica, counter in right:
-        b.add(replica, counter)
+    a, b = context_of(left), context_of(right)
     a.join(b)
     a._check()
     assert set(a.dots()) == set(left) | set(right)
@@ -198,18 +205,11 @@ def test_merge_of_permuted_states_is_identical_including_metadata() -> None:
     assert all(result == results[0] for result in results)
 
 
-@given(
-    st.lists(st.tuples(st.sampled_from("ab"), st.integers(1, 12)), max_size=30),
-    st.lists(st.tuples(st.sampled_from("abc"), st.integers(1, 12)), max_size=30),
-)
+@given(*TWO_DOT_LISTS)
 def test_context_includes_is_dot_set_inclusion(
     left: list[tuple[str, int]], right: list[tuple[str, int]]
 ) -> None:
-    a, b = CausalContext(), CausalContext()
-    for replica, counter in left:
-        a.add(replica, counter)
-    for replica, counter in right:
-        b.add(replica, counter)
+    a, b = context_of(left), context_of(right)
     both = a.copy()
     both.join(b)
     assert a.includes(b) == (set(b.dots()) <= set(a.dots()))
