@@ -13,7 +13,7 @@ second read with blocking read repair on or off. ``simulate_lossy_quorum``
 ``simulate_crdt_replicas`` (``merge.lab.crdt_replicas``) runs CRDT replicas of the
 simulation core under the same latency laws, by delta anti-entropy or state gossip, and
 measures how late an update reaches them (``CRDTReplicasResult``).
-second read with blocking read repair on or off.
+
 Beyond the quorum: ``sloppy_quorum`` (``merge.lab.sloppy``) plays Dynamo's sloppy quorum
 and hinted handoff through a partition and its heal (``SloppyResult``); ``async_follower``
 (``merge.lab.follower``) measures how stale an asynchronous follower is t ms after a commit

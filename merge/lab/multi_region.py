@@ -63,10 +63,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from merge.lab.catalog import scenario
-from merge.lab.errors import LabConfigError
-from merge.lab.events import EventLoop
-from merge.lab.multi_region_stores import (
+from merge.lab._multi_region_stores import (
     _DATA,
     _REGIONS,
     _STORES,
@@ -76,6 +73,9 @@ from merge.lab.multi_region_stores import (
     _Store,
     _Update,
 )
+from merge.lab.catalog import scenario
+from merge.lab.errors import LabConfigError
+from merge.lab.events import EventLoop
 
 __all__ = ["DATA_TYPES", "RESOLUTIONS", "MultiWriterResult", "multi_writer"]
 

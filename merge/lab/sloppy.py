@@ -37,12 +37,12 @@ import math
 from typing import Literal
 
 from merge.lab._numpy import require_numpy
+from merge.lab._sloppy_simulation import _Delays, _poisson, _SloppyQuorum
 from merge.lab.catalog import scenario
 from merge.lab.errors import LabConfigError
 from merge.lab.follower import _law_with_mean
 from merge.lab.latency import Exponential, LatencyLaw
 from merge.lab.sloppy_results import SloppyRead, SloppyResult
-from merge.lab.sloppy_simulation import _Delays, _poisson, _SloppyQuorum
 from merge.lab.staleness import _count, _quorums
 
 __all__ = ["SloppyRead", "SloppyResult", "sloppy_quorum"]
