@@ -27,6 +27,6 @@ Examples:
 Cost: an uncontended acquire and release, about 0.2 µs per locked call.
 """
 
-from crdts._base import Guarded, lock_of, locked, locked_pair
+from crdts._locking import Guarded, lock_of, locked, locked_pair
 
 __all__ = ["Guarded", "lock_of", "locked", "locked_pair"]

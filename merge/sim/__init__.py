@@ -7,6 +7,7 @@
 * :mod:`merge.sim.sync` — the sync protocols, looked up by name in
   :data:`SYNC_PROTOCOLS`: :class:`DeltaAntiEntropy` (``"delta"``) and
   :class:`StateGossip` (``"state"``);
+* :mod:`merge.sim.restarts` — crashes, checkpoints and restarts as new writers;
 * :mod:`merge.sim.retirement` — the protocol that retires departed writers;
 * :mod:`merge.sim.metrics` — counters, staleness and :class:`SettleError`;
 * :mod:`merge.sim.config` — the frozen :class:`SimConfig`;

@@ -13,18 +13,18 @@ deferred until simulated time has caught up, then retried; the deferrals are cou
 
 from __future__ import annotations
 
-import contextlib
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Unpack
 
 import crdts
-from clocks import ClockDriftError, Timestamp
+from clocks import ClockDriftError
 from merge.sim.clock import STEP_MS, SimulatedTime
 from merge.sim.config import SimConfig, SimOptions, replica_ids, template_of
 from merge.sim.faults import Faults
 from merge.sim.metrics import Metrics, SettleError, Staleness, check_count
-from merge.sim.replica import Replica, Snapshot
+from merge.sim.replica import Replica
+from merge.sim.restarts import Restarts
 from merge.sim.retirement import Retirements
 from merge.sim.sync import SYNC_PROTOCOLS, SyncProtocol
 from merge.sim.wire import Message, Wire
@@ -87,10 +87,11 @@ class Network:
         self._rng = random.Random(config.seed)
         self._time = SimulatedTime()
         self._replicas: dict[str, Replica] = {}
+        self._restarts = Restarts(self)
         for replica_id in self._ids:
             replica = Replica(replica_id, config.clock_skew.get(replica_id, 0))
             replica._clock = self._time.clock(replica.id, replica.skew) if self._stamped else None
-            replica._state = self._bind(self._template, replica)
+            replica._state = self._restarts.bind(self._template, replica)
             # every replica starts from the template, so each peer has "seen" sequence 0
             replica._acked = {peer: 0 for peer in self._ids if peer != replica_id}
             self._replicas[replica_id] = replica
@@ -100,8 +101,6 @@ class Network:
         self._staleness = Staleness(self._ids, self._time)
         self._protocol: SyncProtocol = SYNC_PROTOCOLS[config.sync](self)
         self._retirements = Retirements(self)
-        self._stale_restarts = 0
-        self._initial = Snapshot(crdts.encode(self._template), 0, None, frozenset())
 
     # -- configuration (read-only views of ``config``) -------------------------------------
 
@@ -272,10 +271,7 @@ class Network:
         encoded here: the simulation cannot crash between an update and its persistence, so
         the bytes are the same). Messages to it are lost until :meth:`restart`.
         """
-        target = self._live(replica)
-        target._snapshot = target.snapshot()
-        target.up = False
-        target.lose_volatile()
+        self._restarts.crash(replica)
 
     def checkpoint(self, replica: str) -> None:
         """Save ``replica``'s current state as an older snapshot for ``restart(stale=True)``.
@@ -284,7 +280,7 @@ class Network:
         did after it (its own updates that reached no peer are lost for good; see
         :attr:`lost_updates`).
         """
-        self._live(replica)._checkpoint = self._replicas[replica].snapshot()
+        self._restarts.checkpoint(replica)
 
     def restart(self, replica: str, *, stale: bool = False) -> None:
         """Bring a crashed ``replica`` back from its persisted snapshot.
@@ -296,54 +292,13 @@ class Network:
         anti-entropy round ships its full state to every peer. Its delta sequence counter
         is durable and never goes back.
         """
-        target = self.replica(replica)
-        if target.up:
-            raise RuntimeError(f"replica {replica!r} is not crashed")
-        snapshot = target._snapshot
-        assert snapshot is not None  # set by crash()
-        if stale:
-            self._stale_restarts += 1
-            target._epoch += 1  # its own deltas buffered at peers are no longer its own
-            seq = snapshot.seq
-            snapshot = target._checkpoint or self._initial
-            snapshot = Snapshot(snapshot.state, seq, snapshot.clock, snapshot.seen)
-            # the new incarnation's first contact tells peers it went back: they forget its
-            # acknowledgements and ship it their full state, as to a replica never heard of
-            for peer in self._replicas.values():
-                peer.forget_peer(replica)
-            # messages on their way to the previous incarnation claim acknowledgements it
-            # gave and the restored state lacks, and so do the acks it sent: both are refused
-            # (their senders resend); its deltas and states on the wire are still good data
-            self._wire.discard(
-                lambda m: m.receiver == replica or (m.sender == replica and m.kind == "ack")
-            )
-        if self._stamped:
-            target._clock = self._time.clock(target.id, target.skew)
-            if snapshot.clock is not None:
-                last = crdts.decode(snapshot.clock)
-                assert isinstance(last, Timestamp)
-                # physical time never goes back, so this cannot drift; never fail a restart
-                with contextlib.suppress(ClockDriftError):
-                    target._clock.update(last)
-        target._state = self._bind(crdts.decode(snapshot.state), target)
-        target._seq = target._low = snapshot.seq
-        target._seen = set(snapshot.seen)
-        target._unseen_from = 0
-        target.up = True
+        self._restarts.restart(replica, stale=stale)
 
     @property
     def lost_updates(self) -> frozenset[int]:
         """Updates no replica holds any more (only a stale restart can lose one: its own
         updates that had reached no peer, nor any message still on the wire). O(u·r)."""
-        if not self._stale_restarts:
-            return frozenset()
-        held: set[int] = set()
-        for replica in self._replicas.values():
-            held |= replica._seen
-        for message in self._wire.flight.values():
-            for part in message.parts:
-                held |= part
-        return frozenset(range(len(self._updates))) - held
+        return self._restarts.lost_updates
 
     def retire(self, replica: str) -> None:
         """Retire the writers ``replica`` no longer writes as: its earlier incarnations.
@@ -506,16 +461,7 @@ class Network:
         if held:
             reasons.append(f"{held} merges deferred by clock drift")
         reasons.extend(self._protocol.unsettled())
-        made = len(self._updates)
-        behind = [rid for rid, replica in self._replicas.items() if len(replica._seen) < made]
-        if behind and self._stale_restarts:
-            # updates a stale restart lost everywhere can never arrive: do not wait for them;
-            # nor for the record of updates that changed nothing (an origin that lost its own
-            # record of one is never sent it back) once the states are equal
-            expected = set(range(made)) - self.lost_updates
-            behind = [rid for rid in behind if expected - self._replicas[rid]._seen]
-            if behind and self.converged():
-                behind = []
+        behind = self._restarts.behind()
         if self._retirements.in_progress:
             reasons.append("a retirement is in progress")
         if behind:
@@ -523,14 +469,6 @@ class Network:
         if not self.converged():
             reasons.append("replica states differ")
         return reasons
-
-    def _bind(self, state: Any, replica: Replica) -> Any:
-        # a new writer per binding (start and each restart), numbered so a seed replays
-        replica._incarnation += 1
-        incarnation = str(replica._incarnation)
-        if self._stamped:
-            return state.copy(replica=replica.id, incarnation=incarnation, clock=replica._clock)
-        return state.copy(replica=replica.id, incarnation=incarnation)
 
     def _live(self, replica_id: str) -> Replica:
         replica = self.replica(replica_id)
