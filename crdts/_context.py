@@ -177,7 +177,7 @@ class CausalContext:
         """True if every dot of ``other`` is in this context (``other ⊆ self``).
 
         Cost: O(r) for r replicas in ``other``, plus O(log k) per cloud run of ``other``
-        above this context's vector; no dot is enumerated.
+        above this context's vector (the bisects of ``_covers``); no dot is enumerated.
         """
         vv, cloud = self.vv, self.cloud
         for replica, top in other.vv.items():
@@ -185,18 +185,12 @@ class CausalContext:
             if top > vv.get(replica, 0):
                 return False
         for replica, theirs in other.cloud.items():
-            mine_top = vv.get(replica, 0)
-            runs = cloud.get(replica)
-            for i in range(0, len(theirs), 2):
-                start, end = max(theirs[i], mine_top + 1), theirs[i + 1]
-                if start >= end:
-                    continue  # the run lies within the vector
-                # runs are disjoint and never adjacent: a covered range lies in one run
-                if runs is None:
-                    return False
-                j = bisect_right(runs, start)
-                if not j & 1 or runs[j] < end:
-                    return False
+            # the part of their cloud above our vector must lie within our cloud's runs
+            floor = vv.get(replica, 0) + 1
+            k = bisect_right(theirs, floor)
+            above = [floor, *theirs[k:]] if k & 1 else theirs[k:]
+            if above and not (replica in cloud and _covers(cloud[replica], above)):
+                return False
         return True
 
     def _compact(self, replicas: Iterable[str]) -> None:
