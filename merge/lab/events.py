@@ -49,10 +49,6 @@ class EventLoop:
         self._sequence = 0
         self._events: list[tuple[float, int, int, Callable[[], object]]] = []
 
-    def __len__(self) -> int:
-        """Events still pending."""
-        return len(self._events)
-
     def at(self, time_ms: float, action: Callable[[], object], *, priority: int = 0) -> None:
         """Run ``action`` at ``time_ms`` (not before ``now``); ties run by ``priority``."""
         if not time_ms >= self.now or math.isinf(time_ms):
@@ -65,10 +61,6 @@ class EventLoop:
     def after(self, delay_ms: float, action: Callable[[], object], *, priority: int = 0) -> None:
         """Run ``action`` ``delay_ms`` after ``now`` (``delay_ms`` ≥ 0)."""
         self.at(self.now + delay_ms, action, priority=priority)
-
-    def next_time(self) -> float | None:
-        """When the next pending event runs, or None if none is pending."""
-        return self._events[0][0] if self._events else None
 
     def run(self, until_ms: float = math.inf) -> int:
         """Run events in time order up to and including ``until_ms``; return how many ran.
